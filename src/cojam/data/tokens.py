@@ -172,6 +172,7 @@ def chord_vocabulary(chords: Sequence[Chord], transpositions: bool = True) -> tu
 
 # ------------------------------------------------------------------ song <-> frames
 
+
 def _to_frame(beats: float, spec: TokenSpec) -> int:
     return int(round(beats * spec.frames_per_beat))
 
@@ -212,8 +213,9 @@ def frames_to_melody(melody: Sequence[int], spec: TokenSpec, strict: bool = True
         if kind == "hold" and current is not None and current[1] == pitch:
             continue
         if current is not None:
-            notes.append(Note(onset=current[0] * step, duration=(t - current[0]) * step,
-                              pitch=current[1]))
+            notes.append(
+                Note(onset=current[0] * step, duration=(t - current[0]) * step, pitch=current[1])
+            )
             current = None
         if kind == "hold" and strict:
             raise TokenError(f"melody frame {t}: hold({pitch}) continues no sounding note")
@@ -222,7 +224,9 @@ def frames_to_melody(melody: Sequence[int], spec: TokenSpec, strict: bool = True
     return notes
 
 
-def frames_to_chords(chords: Sequence[int], spec: TokenSpec, strict: bool = True) -> list[ChordSpan]:
+def frames_to_chords(
+    chords: Sequence[int], spec: TokenSpec, strict: bool = True
+) -> list[ChordSpan]:
     """Chord tokens back to chord spans (see ``frames_to_melody`` for ``strict``)."""
     spans: list[ChordSpan] = []
     step = 1 / spec.frames_per_beat
@@ -234,8 +238,9 @@ def frames_to_chords(chords: Sequence[int], spec: TokenSpec, strict: bool = True
         if current is not None:
             chord = parse_chord(current[1])
             assert chord is not None
-            spans.append(ChordSpan(onset=current[0] * step, duration=(t - current[0]) * step,
-                                   chord=chord))
+            spans.append(
+                ChordSpan(onset=current[0] * step, duration=(t - current[0]) * step, chord=chord)
+            )
             current = None
         if kind == "hold" and strict:
             raise TokenError(f"chord frame {t}: hold({symbol}) continues no sounding chord")
@@ -245,17 +250,25 @@ def frames_to_chords(chords: Sequence[int], spec: TokenSpec, strict: bool = True
 
 
 def frames_to_song(
-    melody: Sequence[int], chords: Sequence[int], spec: TokenSpec, song_id: str = "generated",
-    source: str = "tokens", time_signature: tuple[int, int] = (4, 4), strict: bool = True,
+    melody: Sequence[int],
+    chords: Sequence[int],
+    spec: TokenSpec,
+    song_id: str = "generated",
+    source: str = "tokens",
+    time_signature: tuple[int, int] = (4, 4),
+    strict: bool = True,
 ) -> Song:
     return Song(
-        song_id=song_id, source=source, time_signature=time_signature,
+        song_id=song_id,
+        source=source,
+        time_signature=time_signature,
         notes=tuple(frames_to_melody(melody, spec, strict)),
         chords=tuple(frames_to_chords(chords, spec, strict)),
     )
 
 
 # ------------------------------------------------------------------------- layouts
+
 
 def interleave(melody: np.ndarray, chords: np.ndarray) -> np.ndarray:
     """Online layout ``[BOS, c1, m1, c2, m2, ...]`` (length 1 + 2T)."""

@@ -127,35 +127,132 @@ def _parse_pitch_name(text: str, spelling: str) -> tuple[int, str]:
 # Lead-sheet quality suffixes (after the root), longest first when matching. Extensions
 # reduce to the seventh chord or triad they extend: C9 -> C7, Cmaj9 -> Cmaj7, Cadd9 -> C.
 _TEXT_QUALITIES: dict[str, str] = {
-    "": "maj", "maj": "maj", "M": "maj", "major": "maj", "add9": "maj", "add2": "maj",
-    "(add9)": "maj", "69": "6", "6/9": "6", "6": "6", "maj6": "6", "M6": "6",
-    "m": "min", "min": "min", "mi": "min", "-": "min", "minor": "min", "madd9": "min",
-    "m(add9)": "min", "m69": "m6", "m6/9": "m6", "m6": "m6", "min6": "m6", "-6": "m6",
-    "dim": "dim", "o": "dim", "°": "dim", "mb5": "dim", "m(b5)": "dim",
-    "aug": "aug", "+": "aug", "#5": "aug", "(#5)": "aug",
-    "sus2": "sus2", "sus4": "sus4", "sus": "sus4", "7sus4": "sus4", "7sus": "sus4",
-    "7sus2": "sus2", "9sus4": "sus4", "sus9": "sus2",
-    "7": "7", "9": "7", "11": "7", "13": "7", "7b9": "7", "7#9": "7", "7b5": "7",
-    "7#11": "7", "7b13": "7", "dom7": "7", "7(b9)": "7", "7(#9)": "7", "9b5": "7",
-    "aug7": "7", "+7": "7", "7#5": "7", "7+": "7",
-    "maj7": "maj7", "M7": "maj7", "Maj7": "maj7", "ma7": "maj7", "^7": "maj7", "^": "maj7",
-    "Δ": "maj7", "Δ7": "maj7", "maj9": "maj7", "M9": "maj7", "maj11": "maj7",
-    "maj13": "maj7", "maj7#11": "maj7",
-    "m7": "m7", "min7": "m7", "mi7": "m7", "-7": "m7", "m9": "m7", "min9": "m7",
-    "m11": "m7", "m13": "m7", "-9": "m7",
-    "m7b5": "m7b5", "m7(b5)": "m7b5", "ø": "m7b5", "ø7": "m7b5", "-7b5": "m7b5",
-    "min7b5": "m7b5", "hdim": "m7b5", "hdim7": "m7b5",
-    "dim7": "dim7", "o7": "dim7", "°7": "dim7",
-    "mmaj7": "min", "mM7": "min", "m(maj7)": "min", "minmaj7": "min",
+    "": "maj",
+    "maj": "maj",
+    "M": "maj",
+    "major": "maj",
+    "add9": "maj",
+    "add2": "maj",
+    "(add9)": "maj",
+    "69": "6",
+    "6/9": "6",
+    "6": "6",
+    "maj6": "6",
+    "M6": "6",
+    "m": "min",
+    "min": "min",
+    "mi": "min",
+    "-": "min",
+    "minor": "min",
+    "madd9": "min",
+    "m(add9)": "min",
+    "m69": "m6",
+    "m6/9": "m6",
+    "m6": "m6",
+    "min6": "m6",
+    "-6": "m6",
+    "dim": "dim",
+    "o": "dim",
+    "°": "dim",
+    "mb5": "dim",
+    "m(b5)": "dim",
+    "aug": "aug",
+    "+": "aug",
+    "#5": "aug",
+    "(#5)": "aug",
+    "sus2": "sus2",
+    "sus4": "sus4",
+    "sus": "sus4",
+    "7sus4": "sus4",
+    "7sus": "sus4",
+    "7sus2": "sus2",
+    "9sus4": "sus4",
+    "sus9": "sus2",
+    "7": "7",
+    "9": "7",
+    "11": "7",
+    "13": "7",
+    "7b9": "7",
+    "7#9": "7",
+    "7b5": "7",
+    "7#11": "7",
+    "7b13": "7",
+    "dom7": "7",
+    "7(b9)": "7",
+    "7(#9)": "7",
+    "9b5": "7",
+    "aug7": "7",
+    "+7": "7",
+    "7#5": "7",
+    "7+": "7",
+    "maj7": "maj7",
+    "M7": "maj7",
+    "Maj7": "maj7",
+    "ma7": "maj7",
+    "^7": "maj7",
+    "^": "maj7",
+    "Δ": "maj7",
+    "Δ7": "maj7",
+    "maj9": "maj7",
+    "M9": "maj7",
+    "maj11": "maj7",
+    "maj13": "maj7",
+    "maj7#11": "maj7",
+    "m7": "m7",
+    "min7": "m7",
+    "mi7": "m7",
+    "-7": "m7",
+    "m9": "m7",
+    "min9": "m7",
+    "m11": "m7",
+    "m13": "m7",
+    "-9": "m7",
+    "m7b5": "m7b5",
+    "m7(b5)": "m7b5",
+    "ø": "m7b5",
+    "ø7": "m7b5",
+    "-7b5": "m7b5",
+    "min7b5": "m7b5",
+    "hdim": "m7b5",
+    "hdim7": "m7b5",
+    "dim7": "dim7",
+    "o7": "dim7",
+    "°7": "dim7",
+    "mmaj7": "min",
+    "mM7": "min",
+    "m(maj7)": "min",
+    "minmaj7": "min",
 }
 
 # Harte (Isophonics / POP909) shorthands.
 _HARTE_QUALITIES: dict[str, str] = {
-    "maj": "maj", "min": "min", "dim": "dim", "aug": "aug", "sus2": "sus2", "sus4": "sus4",
-    "7": "7", "maj7": "maj7", "min7": "m7", "hdim7": "m7b5", "dim7": "dim7", "maj6": "6",
-    "min6": "m6", "9": "7", "maj9": "maj7", "min9": "m7", "11": "7", "13": "7",
-    "min11": "m7", "maj11": "maj7", "min13": "m7", "maj13": "maj7", "minmaj7": "min",
-    "5": "power", "1": "single", "sus4(b7)": "sus4", "sus4(b7,9)": "sus4",
+    "maj": "maj",
+    "min": "min",
+    "dim": "dim",
+    "aug": "aug",
+    "sus2": "sus2",
+    "sus4": "sus4",
+    "7": "7",
+    "maj7": "maj7",
+    "min7": "m7",
+    "hdim7": "m7b5",
+    "dim7": "dim7",
+    "maj6": "6",
+    "min6": "m6",
+    "9": "7",
+    "maj9": "maj7",
+    "min9": "m7",
+    "11": "7",
+    "13": "7",
+    "min11": "m7",
+    "maj11": "maj7",
+    "min13": "m7",
+    "maj13": "maj7",
+    "minmaj7": "min",
+    "5": "power",
+    "1": "single",
+    "sus4(b7)": "sus4",
+    "sus4(b7,9)": "sus4",
 }
 
 # Harte bass degrees -> semitones above the root.
@@ -163,14 +260,33 @@ _DEGREES = {"1": 0, "2": 2, "3": 4, "4": 5, "5": 7, "6": 9, "7": 11, "9": 2, "11
 
 # MusicXML <kind> values.
 MUSICXML_KINDS: dict[str, str] = {
-    "major": "maj", "minor": "min", "augmented": "aug", "diminished": "dim",
-    "dominant": "7", "major-seventh": "maj7", "minor-seventh": "m7",
-    "diminished-seventh": "dim7", "augmented-seventh": "7", "half-diminished": "m7b5",
-    "major-minor": "min", "major-sixth": "6", "minor-sixth": "m6", "dominant-ninth": "7",
-    "major-ninth": "maj7", "minor-ninth": "m7", "dominant-11th": "7", "major-11th": "maj7",
-    "minor-11th": "m7", "dominant-13th": "7", "major-13th": "maj7", "minor-13th": "m7",
-    "suspended-second": "sus2", "suspended-fourth": "sus4", "dominant-seventh": "7",
-    "augmented-ninth": "7", "Neapolitan": "maj",
+    "major": "maj",
+    "minor": "min",
+    "augmented": "aug",
+    "diminished": "dim",
+    "dominant": "7",
+    "major-seventh": "maj7",
+    "minor-seventh": "m7",
+    "diminished-seventh": "dim7",
+    "augmented-seventh": "7",
+    "half-diminished": "m7b5",
+    "major-minor": "min",
+    "major-sixth": "6",
+    "minor-sixth": "m6",
+    "dominant-ninth": "7",
+    "major-ninth": "maj7",
+    "minor-ninth": "m7",
+    "dominant-11th": "7",
+    "major-11th": "maj7",
+    "minor-11th": "m7",
+    "dominant-13th": "7",
+    "major-13th": "maj7",
+    "minor-13th": "m7",
+    "suspended-second": "sus2",
+    "suspended-fourth": "sus4",
+    "dominant-seventh": "7",
+    "augmented-ninth": "7",
+    "Neapolitan": "maj",
 }
 
 
@@ -192,9 +308,14 @@ def _parse_harte(spelling: str) -> Chord | None:
     shorthand = shorthand or "maj"
     if shorthand.startswith("("):
         return chord_from_pitch_classes(
-            {root} | {(root + _degree_interval(d.strip("*"), spelling)) % 12
-                      for d in shorthand.strip("()").split(",") if not d.startswith("*")},
-            bass=None, spelling=spelling,
+            {root}
+            | {
+                (root + _degree_interval(d.strip("*"), spelling)) % 12
+                for d in shorthand.strip("()").split(",")
+                if not d.startswith("*")
+            },
+            bass=None,
+            spelling=spelling,
         )
     base = re.sub(r"\(.*\)$", "", shorthand)
     quality = _HARTE_QUALITIES.get(shorthand) or _HARTE_QUALITIES.get(base)
@@ -237,7 +358,10 @@ def parse_chord(spelling: str) -> Chord | None:
 
 
 def parse_musicxml_harmony(
-    root_step: str, root_alter: float, kind: str, bass_step: str | None = None,
+    root_step: str,
+    root_alter: float,
+    kind: str,
+    bass_step: str | None = None,
     bass_alter: float = 0.0,
 ) -> Chord | None:
     """A MusicXML ``<harmony>`` (root-step, root-alter, kind, bass) to the vocabulary."""
@@ -262,13 +386,18 @@ def parse_musicxml_harmony(
 # ------------------------------------------------------------ naming sounding pitch sets
 
 # Preference when templates tie: plain triads first, then sevenths, then the rest.
-_TIE_ORDER = {q: i for i, q in enumerate(
-    ("maj", "min", "7", "dim", "m7", "maj7", "m7b5", "dim7", "sus4", "aug", "sus2", "6", "m6")
-)}
+_TIE_ORDER = {
+    q: i
+    for i, q in enumerate(
+        ("maj", "min", "7", "dim", "m7", "maj7", "m7b5", "dim7", "sus4", "aug", "sus2", "6", "m6")
+    )
+}
 
 
 def chord_from_pitch_classes(
-    pitch_classes: Iterable[int], bass: int | None = None, spelling: str | None = None,
+    pitch_classes: Iterable[int],
+    bass: int | None = None,
+    spelling: str | None = None,
     weights: dict[int, float] | None = None,
 ) -> Chord:
     """Name a set of sounding pitch classes with the best-matching vocabulary chord.

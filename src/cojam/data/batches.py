@@ -1,0 +1,133 @@
+"""Training examples and batches on the frame grid.
+
+Songs are cut into windows of at most ``max_frames`` frames starting on bar lines, each
+an ``FrameExample`` of melody and chord token rows. ``TrainBatches.batch(step)`` is a pure
+function of (seed, step): the order is a fresh permutation each epoch, so a run resumed
+at step s draws exactly the batches an uninterrupted run would. Training batches are
+transposed by a random -6..+5 semitones, in token space (a lookup table per shift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cojam.data.tokens import PAD, TokenSpec, bar_windows, song_to_frames
+from cojam.music.chords import parse_chord
+from cojam.music.song import Song
+
+TRANSPOSITIONS = tuple(range(-6, 6))
+
+
+@dataclass(frozen=True)
+class FrameExample:
+    """One window of a song: token rows of equal length ``T``."""
+
+    song_id: str
+    melody: np.ndarray  # (T,) int64
+    chords: np.ndarray  # (T,) int64
+    start_frame: int = 0
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Padded rows: ``mask`` marks real frames; padding is ``PAD``."""
+
+    melody: np.ndarray  # (B, T) int64
+    chords: np.ndarray  # (B, T) int64
+    mask: np.ndarray  # (B, T) bool
+    song_ids: tuple[str, ...]
+
+
+def song_examples(
+    songs: Sequence[Song], spec: TokenSpec, max_frames: int = 256
+) -> list[FrameExample]:
+    """Every song cut into bar-aligned windows of at most ``max_frames`` frames."""
+    examples = []
+    for song in songs:
+        melody, chords = song_to_frames(song, spec)
+        frames_per_bar = int(round(song.beats_per_bar * spec.frames_per_beat))
+        for start, end in bar_windows(len(melody), frames_per_bar, max_frames):
+            examples.append(FrameExample(song.song_id, melody[start:end], chords[start:end], start))
+    return examples
+
+
+def transposition_table(spec: TokenSpec, semitones: int) -> np.ndarray:
+    """``table[token]`` = the token moved by ``semitones``; -1 where it leaves the range."""
+    table = np.arange(spec.vocab_size, dtype=np.int64)
+    for pitch in range(spec.min_pitch, spec.max_pitch + 1):
+        target = pitch + semitones
+        for offset in (0, 1):
+            source = spec.melody_on(pitch) + offset
+            inside = spec.min_pitch <= target <= spec.max_pitch
+            table[source] = spec.melody_on(target) + offset if inside else -1
+    for symbol in spec.chords:
+        chord = parse_chord(symbol)
+        assert chord is not None
+        moved = chord.transpose(semitones)
+        table[spec.chord_on(symbol)] = spec.chord_on(moved)
+        table[spec.chord_hold(symbol)] = spec.chord_hold(moved)
+    return table
+
+
+def collate(examples: Sequence[FrameExample]) -> FrameBatch:
+    length = max(len(e.melody) for e in examples)
+    melody = np.full((len(examples), length), PAD, dtype=np.int64)
+    chords = np.full((len(examples), length), PAD, dtype=np.int64)
+    mask = np.zeros((len(examples), length), dtype=bool)
+    for i, e in enumerate(examples):
+        melody[i, : len(e.melody)] = e.melody
+        chords[i, : len(e.chords)] = e.chords
+        mask[i, : len(e.melody)] = True
+    return FrameBatch(melody, chords, mask, tuple(e.song_id for e in examples))
+
+
+class TrainBatches:
+    """Shuffled, augmented training batches addressed by step number."""
+
+    def __init__(
+        self,
+        examples: Sequence[FrameExample],
+        spec: TokenSpec,
+        batch_size: int,
+        seed: int,
+        augment: bool = True,
+    ):
+        if not examples:
+            raise ValueError("no training examples")
+        self.examples = list(examples)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.augment = augment
+        self.tables = {k: transposition_table(spec, k) for k in TRANSPOSITIONS} if augment else {}
+        self.batches_per_epoch = max(len(self.examples) // batch_size, 1)
+
+    def batch(self, step: int) -> FrameBatch:
+        epoch, index = divmod(step, self.batches_per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
+        chosen = order[index * self.batch_size : (index + 1) * self.batch_size]
+        if len(chosen) < self.batch_size:  # fewer examples than one batch: wrap around
+            chosen = np.resize(order, self.batch_size)
+        picked = [self.examples[i] for i in chosen]
+        if self.augment:
+            rng = np.random.default_rng([self.seed, step, 1])
+            picked = [self._transpose(e, rng) for e in picked]
+        return collate(picked)
+
+    def _transpose(self, example: FrameExample, rng: np.random.Generator) -> FrameExample:
+        for shift in rng.permutation(TRANSPOSITIONS):
+            table = self.tables[int(shift)]
+            melody = table[example.melody]
+            if (melody >= 0).all():  # a shift that leaves the pitch range is not used
+                return FrameExample(
+                    example.song_id, melody, table[example.chords], example.start_frame
+                )
+        return example
+
+
+def eval_batches(examples: Sequence[FrameExample], batch_size: int) -> Iterator[FrameBatch]:
+    """Examples in order, unaugmented."""
+    for start in range(0, len(examples), batch_size):
+        yield collate(examples[start : start + batch_size])

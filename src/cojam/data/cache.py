@@ -1,0 +1,312 @@
+"""The song cache: read a corpus once, validate, split by song, and write jsonl files.
+
+``build_cache`` is what ``cojam data build`` runs. It reads every input of one source
+with that source's reader, keeps parsed songs per input in ``DIR/.parsed`` (keyed by the
+input's path, size and modification time) so that a rebuild skips parsing, and writes:
+
+- ``train.jsonl`` / ``valid.jsonl`` / ``test.jsonl`` — one ``Song.to_dict()`` a line,
+  split 80/10/10 by a hash of the song's *melody group*: songs whose melodies open with
+  the same intervals (the same tune harmonised twice, or in two keys) share a split, so
+  the same song never lands in two splits;
+- ``vocab.json`` — the ``TokenSpec``: every chord seen, closed under transposition;
+- ``stats.json`` — counts, the commonest chords, pitch range, lengths, skipped inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tqdm import tqdm
+
+from cojam.data.sources import Skipped
+from cojam.data.tokens import TokenSpec, chord_vocabulary, song_to_frames
+from cojam.music.song import Song
+
+SOURCES = ("bach", "abc", "musicxml", "midi", "hooktheory", "pop909")
+SPLITS = ("train", "valid", "test")
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+PARSED_DIR = ".parsed"
+PARSE_VERSION = 1  # bump when a reader's output changes, to invalidate parsed caches
+MIN_BEATS = 4.0
+FINGERPRINT_NOTES = 24
+
+
+class CacheError(RuntimeError):
+    """Nothing usable could be built, or a cache directory is incomplete."""
+
+
+def reader_module(source: str) -> ModuleType:
+    if source not in SOURCES:
+        raise CacheError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    return importlib.import_module(f"cojam.data.{source}")
+
+
+@dataclass
+class BuildReport:
+    """What a build did; ``stats.json`` is its ``to_dict()``."""
+
+    source: str
+    inputs: int = 0
+    songs: dict[str, int] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    parsed_from_cache: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "inputs": self.inputs,
+            "songs": self.songs,
+            "parsed_from_cache": self.parsed_from_cache,
+            "skipped_count": len(self.skipped),
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            **self.stats,
+        }
+
+
+# ------------------------------------------------------------------------- reading
+
+
+def _parsed_key(source: str, path: Path) -> str:
+    stat = path.stat()
+    text = f"{PARSE_VERSION}|{source}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _read_input(module: ModuleType, path: Path) -> list[Song | Skipped]:
+    """All songs of one input. A reader failure we did not foresee is reported as a skip
+    naming the input and the error, so one bad file never stops a build."""
+    try:
+        return list(module.read(path))
+    except Exception as e:  # noqa: BLE001 - third-party parsers raise anything; we report it
+        return [Skipped(str(path), f"unreadable ({type(e).__name__}: {e})")]
+
+
+def read_source(
+    source: str,
+    input_path: Path | None,
+    out_dir: Path | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+) -> tuple[list[Song], list[Skipped], int, int]:
+    """(songs, skipped, number of inputs, inputs served from the parsed cache)."""
+    module = reader_module(source)
+    if input_path is None and source != "bach":
+        raise CacheError(f"source {source!r} needs --input PATH (a file or a folder)")
+    inputs = module.find_inputs(None if input_path is None else Path(input_path))
+    if not inputs:
+        raise CacheError(f"no {source} inputs found under {input_path}")
+    if limit is not None:
+        inputs = inputs[:limit]
+    parsed_dir = None if out_dir is None else Path(out_dir) / PARSED_DIR
+    if parsed_dir is not None:
+        parsed_dir.mkdir(parents=True, exist_ok=True)
+    songs: list[Song] = []
+    skipped: list[Skipped] = []
+    from_cache = 0
+    for path in tqdm(inputs, desc=f"reading {source}", unit="file", disable=not progress):
+        cached = None if parsed_dir is None else parsed_dir / f"{_parsed_key(source, path)}.json"
+        if cached is not None and cached.exists():
+            items = _load_parsed(cached)
+            from_cache += 1
+        else:
+            items = _read_input(module, path)
+            if cached is not None:
+                _save_parsed(cached, items)
+        for item in items:
+            (skipped if isinstance(item, Skipped) else songs).append(item)
+    return songs, skipped, len(inputs), from_cache
+
+
+def _save_parsed(path: Path, items: list[Song | Skipped]) -> None:
+    rows = [
+        {"skipped": {"path": i.path, "reason": i.reason}}
+        if isinstance(i, Skipped)
+        else {"song": i.to_dict()}
+        for i in items
+    ]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows))
+    os.replace(tmp, path)
+
+
+def _load_parsed(path: Path) -> list[Song | Skipped]:
+    return [
+        Skipped(**row["skipped"]) if "skipped" in row else Song.from_dict(row["song"])
+        for row in json.loads(path.read_text())
+    ]
+
+
+# ----------------------------------------------------------------- checks and splits
+
+
+def check_song(song: Song, spec: TokenSpec) -> str | None:
+    """Why a song cannot be used, or None. ``spec`` supplies the pitch range."""
+    if not song.notes:
+        return "no melody notes"
+    if not song.chords:
+        return "no chords"
+    if song.length_beats < MIN_BEATS:
+        return f"only {song.length_beats:g} beats long (at least {MIN_BEATS:g} needed)"
+    pitches = [n.pitch for n in song.notes]
+    if min(pitches) < spec.min_pitch or max(pitches) > spec.max_pitch:
+        return (
+            f"melody pitch range {min(pitches)}-{max(pitches)} outside "
+            f"{spec.min_pitch}-{spec.max_pitch}"
+        )
+    return None
+
+
+def melody_fingerprint(song: Song) -> str:
+    """Transposition-invariant opening of the melody: its first intervals."""
+    pitches = [n.pitch for n in song.notes[: FINGERPRINT_NOTES + 1]]
+    return ",".join(str(b - a) for a, b in zip(pitches, pitches[1:], strict=False))
+
+
+def split_of(group_key: str) -> str:
+    """Deterministic split of a song group from a hash of its key."""
+    u = int(hashlib.sha1(group_key.encode()).hexdigest()[:8], 16) / 0x100000000
+    bound = 0.0
+    for name, fraction in zip(SPLITS, SPLIT_FRACTIONS, strict=True):
+        bound += fraction
+        if u < bound:
+            return name
+    return SPLITS[-1]
+
+
+def assign_splits(songs: list[Song]) -> dict[str, list[Song]]:
+    """Split by melody group; a group's key is its first song id, so it is stable."""
+    groups: dict[str, list[Song]] = {}
+    for song in sorted(songs, key=lambda s: s.song_id):
+        groups.setdefault(melody_fingerprint(song), []).append(song)
+    splits: dict[str, list[Song]] = {name: [] for name in SPLITS}
+    for members in groups.values():
+        splits[split_of(members[0].song_id)].extend(members)
+    return splits
+
+
+# -------------------------------------------------------------------------- building
+
+
+def build_cache(
+    source: str,
+    out_dir: Path,
+    input_path: Path | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> BuildReport:
+    """Read ``source``, write the split jsonl files, vocab and stats to ``out_dir``.
+
+    Raises ``CacheError`` when no song could be used; otherwise skipped inputs are listed
+    in the report (and ``stats.json``) and the build succeeds.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport(source=source)
+    songs, skipped, report.inputs, report.parsed_from_cache = read_source(
+        source, input_path, out_dir, limit, progress
+    )
+    report.skipped = skipped
+    range_spec = TokenSpec(chords=())
+    usable: list[Song] = []
+    seen_ids: set[str] = set()
+    for song in songs:
+        problem = check_song(song, range_spec)
+        if problem is None and song.song_id in seen_ids:
+            problem = "duplicate song id"
+        if problem is not None:
+            report.skipped.append(Skipped(song.song_id, problem))
+            continue
+        seen_ids.add(song.song_id)
+        usable.append(song)
+    if not usable:
+        reasons = "; ".join(str(s) for s in report.skipped[:5])
+        raise CacheError(
+            f"no usable songs from {source} ({len(report.skipped)} skipped: {reasons})"
+        )
+
+    spec = TokenSpec(chords=chord_vocabulary([c.chord for s in usable for c in s.chords]))
+    splits = assign_splits(usable)
+    for name, members in splits.items():
+        _write_jsonl(out_dir / f"{name}.jsonl", members)
+        report.songs[name] = len(members)
+    spec.save(out_dir / "vocab.json")
+    report.stats = song_stats(usable, spec)
+    (out_dir / "stats.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    return report
+
+
+def _write_jsonl(path: Path, songs: list[Song]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as f:
+        for song in songs:
+            f.write(json.dumps(song.to_dict()) + "\n")
+    os.replace(tmp, path)
+
+
+def song_stats(songs: list[Song], spec: TokenSpec, top: int = 20) -> dict[str, Any]:
+    """Corpus statistics a person reads to judge a cache."""
+    chord_counts = Counter(c.chord.symbol for s in songs for c in s.chords)
+    quality_counts = Counter(c.chord.quality for s in songs for c in s.chords)
+    pitches = [n.pitch for s in songs for n in s.notes]
+    frames = sum(len(song_to_frames(s, spec)[0]) for s in songs)
+    return {
+        "frames": frames,
+        "chord_spans": sum(chord_counts.values()),
+        "distinct_chords": len(chord_counts),
+        "chord_vocab_size": len(spec.chords),
+        "token_vocab_size": spec.vocab_size,
+        "commonest_chords": chord_counts.most_common(top),
+        "chord_qualities": dict(quality_counts.most_common()),
+        "inversion_fraction": round(
+            sum(n for sym, n in chord_counts.items() if "/" in sym)
+            / max(sum(chord_counts.values()), 1),
+            4,
+        ),
+        "pitch_range": [min(pitches), max(pitches)],
+        "mean_length_beats": round(sum(s.length_beats for s in songs) / len(songs), 2),
+        "time_signatures": dict(Counter("/".join(map(str, s.time_signature)) for s in songs)),
+    }
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_spec(cache_dir: Path) -> TokenSpec:
+    path = Path(cache_dir) / "vocab.json"
+    if not path.exists():
+        raise CacheError(f"{cache_dir} has no vocab.json; build it with `cojam data build`")
+    return TokenSpec.load(path)
+
+
+def load_songs(cache_dir: Path, split: str) -> list[Song]:
+    if split not in SPLITS:
+        raise CacheError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    path = Path(cache_dir) / f"{split}.jsonl"
+    if not path.exists():
+        raise CacheError(f"{path} does not exist; build the cache with `cojam data build`")
+    songs = []
+    with path.open() as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                songs.append(Song.from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as e:
+                raise CacheError(f"{path}:{number}: bad song row ({e})") from e
+    return songs
+
+
+def load_stats(cache_dir: Path) -> dict[str, Any]:
+    path = Path(cache_dir) / "stats.json"
+    if not path.exists():
+        raise CacheError(f"{cache_dir} has no stats.json; build it with `cojam data build`")
+    return json.loads(path.read_text())
