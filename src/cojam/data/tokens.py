@@ -297,13 +297,13 @@ def offline_layout(melody: np.ndarray, chords: np.ndarray) -> tuple[np.ndarray, 
 
 
 def bar_windows(num_frames: int, frames_per_bar: int, max_frames: int) -> list[tuple[int, int]]:
-    """Cut ``num_frames`` into windows of at most ``max_frames`` starting on bar lines.
+    """Cut ``num_frames`` into consecutive windows of whole bars, each at most ``max_frames``.
 
-    Windows start every whole number of bars that fits in ``max_frames`` (non-overlapping);
-    a bar longer than ``max_frames`` is cut at ``max_frames``.
+    Windows start and end on bar lines and do not overlap; when one bar is longer than
+    ``max_frames`` the windows are ``max_frames`` long instead.
     """
     if num_frames <= max_frames:
         return [(0, num_frames)]
-    stride = max((max_frames // frames_per_bar) * frames_per_bar, 1) if frames_per_bar else 0
-    stride = stride or max_frames
-    return [(s, min(s + max_frames, num_frames)) for s in range(0, num_frames, stride)]
+    bars = max_frames // frames_per_bar if frames_per_bar > 0 else 0
+    stride = bars * frames_per_bar if bars else max_frames
+    return [(s, min(s + stride, num_frames)) for s in range(0, num_frames, stride)]

@@ -1,0 +1,84 @@
+"""Windows, batches addressed by step, and token-space transposition."""
+
+import numpy as np
+
+from cojam.data.batches import (
+    TrainBatches,
+    eval_batches,
+    song_examples,
+    transposition_table,
+)
+from cojam.data.tokens import PAD, TokenSpec, chord_vocabulary, frames_to_song, song_to_frames
+from cojam.music.chords import parse_chord
+from cojam.music.song import ChordSpan, Note, Song
+
+SPEC = TokenSpec(chords=chord_vocabulary([parse_chord(s) for s in ("C", "Am7", "G7/B")]))
+
+
+def song(song_id: str, beats: int, pitch: int = 60) -> Song:
+    notes = tuple(Note(onset=b, duration=1, pitch=pitch + b % 5) for b in range(beats))
+    chords = tuple(
+        ChordSpan(b, 2, parse_chord(["C", "Am7", "G7/B"][b // 2 % 3])) for b in range(0, beats, 2)
+    )
+    return Song(song_id, "test", notes=notes, chords=chords)
+
+
+def test_song_examples_cut_long_songs_on_bars():
+    examples = song_examples([song("a", 100), song("b", 8)], SPEC, max_frames=64)
+    lengths = [(e.song_id, e.start_frame, len(e.melody)) for e in examples]
+    assert lengths == [
+        ("a", 0, 64),
+        ("a", 64, 64),
+        ("a", 128, 64),
+        ("a", 192, 64),
+        ("a", 256, 64),
+        ("a", 320, 64),
+        ("a", 384, 16),
+        ("b", 0, 32),
+    ]
+
+
+def test_transposition_table_moves_melody_and_chords():
+    up = transposition_table(SPEC, 2)
+    original = song("a", 8)
+    melody, chords = song_to_frames(original, SPEC)
+    moved = frames_to_song(up[melody], up[chords], SPEC)
+    expected = original.transpose(2)
+    assert moved.notes == expected.notes and moved.chords == expected.chords
+    assert transposition_table(SPEC, 1)[SPEC.melody_on(SPEC.max_pitch)] == -1
+
+
+def test_batches_are_a_pure_function_of_seed_and_step():
+    examples = song_examples([song(f"s{i}", 16 + i) for i in range(10)], SPEC, max_frames=32)
+    first = TrainBatches(examples, SPEC, batch_size=4, seed=7)
+    again = TrainBatches(examples, SPEC, batch_size=4, seed=7)
+    for step in (0, 3, 11):
+        a, b = first.batch(step), again.batch(step)
+        assert (a.melody == b.melody).all() and (a.chords == b.chords).all()
+    other = TrainBatches(examples, SPEC, batch_size=4, seed=8).batch(0)
+    assert not np.array_equal(other.melody, first.batch(0).melody)
+
+
+def test_an_epoch_visits_every_example_once():
+    examples = song_examples([song(f"s{i}", 8) for i in range(8)], SPEC)
+    batches = TrainBatches(examples, SPEC, batch_size=2, seed=0, augment=False)
+    seen = [sid for step in range(4) for sid in batches.batch(step).song_ids]
+    assert sorted(seen) == sorted(e.song_id for e in examples)
+
+
+def test_augmented_batches_stay_valid_and_padded():
+    examples = song_examples([song("a", 8), song("b", 5, pitch=100)], SPEC)
+    batch = TrainBatches(examples, SPEC, batch_size=2, seed=1).batch(0)
+    for row in range(2):
+        length = batch.mask[row].sum()
+        assert (batch.melody[row, length:] == PAD).all()
+        frames_to_song(batch.melody[row, :length], batch.chords[row, :length], SPEC)
+    high = [r for r in range(2) if batch.song_ids[r] == "b"][0]
+    assert batch.melody[high].max() <= SPEC.melody_hold(SPEC.max_pitch)
+
+
+def test_eval_batches_keep_order_without_augmentation():
+    examples = song_examples([song(f"s{i}", 8) for i in range(5)], SPEC)
+    batches = list(eval_batches(examples, 2))
+    assert [b.song_ids for b in batches] == [("s0", "s1"), ("s2", "s3"), ("s4",)]
+    assert (batches[0].melody[0] == examples[0].melody).all()
