@@ -1,0 +1,78 @@
+"""Token rows as musical facts per frame: which pitch sounds, which chord, onsets.
+
+Every rule reward and evaluation metric reads a (melody, chords) pair of token rows
+through these views, so the token layout is interpreted in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from cojam.data.tokens import TokenSpec
+from cojam.music.chords import parse_chord
+
+
+@dataclass(frozen=True)
+class FrameView:
+    """Per-frame facts of one (melody, chords) pair of length T."""
+
+    pitch: np.ndarray  # (T,) MIDI pitch sounding, -1 for silence
+    note_onset: np.ndarray  # (T,) bool, a melody note starts here
+    chord: np.ndarray  # (T,) index into spec.chords, -1 for no chord
+    chord_onset: np.ndarray  # (T,) bool, a chord is (re-)attacked here
+    invalid_hold: np.ndarray  # (T,) bool, a chord hold that continues nothing
+    chord_pcs: np.ndarray  # (T, 12) bool, pitch classes of the sounding chord
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.pitch)
+
+
+@cache
+def _chord_pc_table(chords: tuple[str, ...]) -> np.ndarray:
+    """(len(chords) + 1, 12) bool; the last row (index -1) is no chord."""
+    table = np.zeros((len(chords) + 1, 12), dtype=bool)
+    for i, symbol in enumerate(chords):
+        chord = parse_chord(symbol)
+        assert chord is not None
+        table[i, sorted(chord.pitch_classes)] = True
+    return table
+
+
+def frame_view(melody: np.ndarray, chords: np.ndarray, spec: TokenSpec) -> FrameView:
+    """Interpret token rows (equal length; padding must be cut off beforehand)."""
+    melody = np.asarray(melody, dtype=np.int64)
+    chords = np.asarray(chords, dtype=np.int64)
+    if melody.shape != chords.shape or melody.ndim != 1:
+        raise ValueError(f"melody {melody.shape} and chords {chords.shape} must be equal 1-D rows")
+    if not (spec.is_melody(melody).all() and spec.is_chord(chords).all()):
+        raise ValueError("rows hold tokens of the wrong stream (or padding)")
+
+    m_offset = melody - 3  # on(p) = 3 + 2(p - min), hold = on + 1; silence = 2 -> -1
+    pitch = np.where(melody == spec.melody_silence, -1, spec.min_pitch + m_offset // 2)
+    note_onset = (melody != spec.melody_silence) & (m_offset % 2 == 0)
+
+    c_offset = chords - spec.chord_silence - 1
+    chord = np.where(chords == spec.chord_silence, -1, c_offset // 2)
+    is_hold = (chords != spec.chord_silence) & (c_offset % 2 == 1)
+    previous = np.concatenate([[-1], chord[:-1]])
+    invalid_hold = is_hold & (previous != chord)
+    # A dangling hold still sounds its chord: it is invalid output, not silence.
+    chord_onset = ((chords != spec.chord_silence) & (c_offset % 2 == 0)) | invalid_hold
+    return FrameView(
+        pitch, note_onset, chord, chord_onset, invalid_hold, _chord_pc_table(spec.chords)[chord]
+    )
+
+
+def chord_runs(view: FrameView) -> list[tuple[int, int, int]]:
+    """(start frame, length in frames, chord index) for each attacked chord."""
+    starts = np.flatnonzero(view.chord_onset | (np.diff(view.chord, prepend=-2) != 0))
+    runs = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else view.num_frames
+        if view.chord[start] >= 0:
+            runs.append((int(start), int(end - start), int(view.chord[start])))
+    return runs
