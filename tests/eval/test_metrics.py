@@ -1,0 +1,76 @@
+"""Evaluation metrics on hand-made cases, degenerate outputs included."""
+
+import math
+
+import numpy as np
+import pytest
+
+from cojam.data.tokens import TokenSpec, chord_vocabulary, song_to_frames
+from cojam.eval.metrics import (
+    chord_changes_per_bar,
+    chord_entropy,
+    chord_symbols,
+    distinct_chords,
+    ngram_similarity,
+    onsets_on_beats,
+    per_beat_harmony,
+    recovery_beats,
+    vendi_score,
+)
+from cojam.music.chords import parse_chord
+from cojam.music.song import ChordSpan, Note, Song
+from cojam.rewards.frames import frame_view
+
+SPEC = TokenSpec(chords=chord_vocabulary([parse_chord(c) for c in ("C", "G7", "Am", "F")]))
+
+
+def view(chords, pitches=(60, 62, 64, None)):
+    notes = tuple(Note(onset=i, duration=1, pitch=p) for i, p in enumerate(pitches) if p)
+    spans = tuple(ChordSpan(o, d, parse_chord(c)) for o, d, c in chords)
+    melody, chord_row = song_to_frames(Song("t", "t", notes=notes, chords=spans), SPEC)
+    return frame_view(melody, chord_row, SPEC)
+
+
+def test_per_beat_harmony_marks_silent_beats():
+    curve = per_beat_harmony(view([(0, 4, "C")]))
+    assert curve[:3].tolist() == [1.0, 0.0, 1.0] and math.isnan(curve[3])
+
+
+def test_chord_symbols_changes_and_beat_alignment():
+    v = view([(0, 1, "C"), (1, 1, "C"), (2.25, 1.75, "G7")])
+    assert chord_symbols(v, SPEC.chords) == ["C", "C", "G7"]
+    assert chord_changes_per_bar(v, beats_per_bar=4) == 3.0
+    assert onsets_on_beats(v) == pytest.approx(2 / 3)
+
+
+def test_entropy_and_distinct_chords():
+    assert chord_entropy([["C"] * 10, ["C"]]) == 0.0  # one chord forever: no diversity
+    assert chord_entropy([["C", "G7"], ["Am", "F"]]) == 2.0
+    assert distinct_chords([["C", "G7"], ["G7"]]) == 2
+    assert chord_entropy([]) == 0.0
+
+
+def test_vendi_counts_effective_distinct_sequences():
+    same = [["C", "G7", "C"]] * 5
+    assert vendi_score(ngram_similarity(same)) == pytest.approx(1.0)
+    disjoint = [["C"], ["G7"], ["Am"], ["F"]]
+    assert vendi_score(ngram_similarity(disjoint)) == pytest.approx(4.0)
+    # Same chords in another order share unigrams but not bigrams: between 1 and 2.
+    two = vendi_score(ngram_similarity([["C", "G7", "Am"], ["Am", "G7", "C"]]))
+    assert 1.0 < two < 2.0
+    assert vendi_score(ngram_similarity([[], []])) == pytest.approx(1.0)
+
+
+def test_similarity_is_a_unit_diagonal_psd_matrix():
+    rng = np.random.default_rng(0)
+    seqs = [list(rng.choice(["C", "G7", "Am", "F"], size=rng.integers(0, 6))) for _ in range(20)]
+    k = ngram_similarity(seqs)
+    assert np.allclose(np.diag(k), 1.0) and np.allclose(k, k.T)
+    assert np.linalg.eigvalsh(k).min() > -1e-9
+
+
+def test_recovery_beats():
+    curve = np.array([0.8] * 16 + [0.2, 0.3, 0.5, 0.75, 0.8, 0.8] + [0.8] * 4)
+    assert recovery_beats(curve, 16) == 3.0  # mean(0.75, 0.8) >= 0.72
+    assert recovery_beats(np.array([0.8] * 16 + [0.1] * 8), 16) == math.inf
+    assert recovery_beats(np.array([0.8] * 16 + [0.9] * 4), 16) == 0.0
