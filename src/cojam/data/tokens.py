@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cojam.music.chords import Chord, parse_chord
+from cojam.music.chords import QUALITY_NAMES, Chord, parse_chord
 from cojam.music.song import ChordSpan, Note, Song
 
 FRAMES_PER_BEAT = 4
@@ -167,7 +167,17 @@ def chord_vocabulary(chords: Sequence[Chord], transpositions: bool = True) -> tu
     found = set(chords)
     if transpositions:
         found = {c.transpose(k) for c in found for k in range(12)}
-    return tuple(c.symbol for c in sorted(found, key=lambda c: (c.root, c.quality, c.bass or -1)))
+    return tuple(
+        c.symbol
+        for c in sorted(
+            found,
+            key=lambda c: (
+                c.root,
+                QUALITY_NAMES.index(c.quality),
+                -1 if c.bass is None else c.bass,
+            ),
+        )
+    )
 
 
 # ------------------------------------------------------------------ song <-> frames
