@@ -1,0 +1,312 @@
+"""The live session engine: one musician, one online accompanist, one KV cache.
+
+The client owns the clock. On every ``tick(beat)`` the session
+
+1. fixes the melody of every frame the clock has passed (``MelodyInput``);
+2. keeps the part of its last plan that is still a valid sample: the model's sequence
+   ``[BOS, c1, m1, c2, m2, ...]`` holds real melody up to the present and the melody the
+   model *expected* beyond it. When the real melody of a newly passed frame differs from
+   the expected one, everything from that frame on is dropped (``KVCache.truncate``);
+   when it matches, the old continuation was sampled from exactly the same prefix and is
+   kept as it is;
+3. continues the sequence to ``tick + lookahead``: committed chords and real melody are
+   fed as given, every other token is sampled (chords *and* the expected melody, which
+   is what lets it place chords ahead of the present);
+4. commits every chord frame before ``tick + commit``: from then on that frame's chord is
+   fed as given and never changes, whatever the musician plays next.
+
+Why this is cheap: a tick feeds only the new real frames and samples only the dropped
+part of the plan, on top of the cached keys/values of the unchanged prefix; the whole
+history is never recomputed per tick (``reuse_cache=False`` does exactly that, for the
+benchmark's baseline).
+
+No leakage: a chord frame is sampled only while the sequence ends at the melody of the
+frame before it, so the chord of frame t never depends on the melody of frame t.
+
+Count-in: the first ``count_in`` beats are committed as no chord (``N``) from the start.
+
+Long sessions: the model reads at most ``max_frames`` frames. When the plan would run past
+that, the sequence is rebuilt from a bar line about ``max_frames / 2`` frames before the
+plan's end (real melody and committed chords only) and prefilled in one pass; this
+happens once every ~``max_frames / 2`` frames.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from cojam.data.tokens import BOS
+from cojam.live.melody_input import MelodyInput, MelodyInputError
+from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span
+from cojam.models.online import OnlineModel
+from cojam.models.sampling import allowed_mask, sample_tokens
+
+MAX_TICK_ADVANCE_BEATS = 16  # one tick may move the clock at most this far
+MAX_NOTE_LEAD_BEATS = 16  # a note may be stamped at most this far ahead of the clock
+
+
+class EngineError(ValueError):
+    """A request the session cannot follow (a clock going backwards, a pitch out of range);
+    the session is unchanged and goes on."""
+
+
+@dataclass(frozen=True)
+class JamSettings:
+    """What a musician chooses for a session (the protocol's ``start`` message)."""
+
+    tempo: float = 120.0
+    """beats per minute; the engine counts beats, the tempo is kept for the log and MIDI"""
+    beats_per_bar: int = 4
+    """quarter-note beats per bar; the model window is rebuilt on bar lines"""
+    lookahead: int = 8
+    """beats planned ahead of the clock on every tick"""
+    commit: int = 2
+    """beats ahead of the clock whose chords are fixed (at most ``lookahead``)"""
+    count_in: int = 8
+    """silent beats at the start, in which the model plays no chord"""
+    temperature: float = 1.0
+    """sampling temperature for chords and expected melody (0 = greedy)"""
+    seed: int = 0
+    """seed of the session's random generator: same seed and events, same plans"""
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick cost, for the benchmark and the plan message."""
+
+    sampled: int
+    """tokens sampled (chords and expected melody)"""
+    forwards: int
+    """model calls"""
+    fed: int
+    """tokens run through the model (new real frames, given tokens and samples)"""
+    replanned_from: int | None
+    """frame from which the previous plan was dropped (None: kept or rebuilt)"""
+    prefilled: bool
+    """the sequence was rebuilt and prefilled (first tick, window shift, or no reuse)"""
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The answer to a tick: chords from the tick to ``tick + lookahead``."""
+
+    beat: float
+    chords: list[PlannedChord]
+    new_commits: list[tuple[str, float]]
+    """(symbol, onset beat) of the spans whose onset became committed at this tick"""
+    report: TickReport
+
+
+class JamSession:
+    """One jam: the frame history, the model's sequence and its cache, the random state."""
+
+    def __init__(self, model: OnlineModel, settings: JamSettings, reuse_cache: bool = True):
+        if model.config.role != "accompanist":
+            raise EngineError(f"the live engine needs an accompanist, not a "
+                              f"{model.config.role!r} model")
+        spec = model.spec
+        self.model, self.spec, self.settings = model, spec, settings
+        self.reuse_cache = reuse_cache
+        per_beat = spec.frames_per_beat
+        self.bar_frames = round(settings.beats_per_bar * per_beat)
+        self.max_frames = model.config.max_frames
+        lookahead_frames = settings.lookahead * per_beat
+        if settings.commit > settings.lookahead:
+            raise EngineError(f"commit ({settings.commit} beats) must not exceed lookahead "
+                              f"({settings.lookahead} beats)")
+        if lookahead_frames + self.bar_frames + per_beat > self.max_frames // 2:
+            raise EngineError(
+                f"lookahead {settings.lookahead} beats plus one bar is too long for a model "
+                f"that reads {self.max_frames} frames; at most "
+                f"{(self.max_frames // 2 - self.bar_frames) // per_beat - 1} beats"
+            )
+        self.melody = MelodyInput(spec)
+        self.real: list[int] = []  # final melody token of each frame
+        count_in_frames = settings.count_in * per_beat
+        self.chords: list[int] = [spec.chord_silence] * count_in_frames  # committed
+        self.span_onsets: list[int] = [0] * count_in_frames  # onset frame of each one's span
+        self.window_start = 0  # absolute frame of the sequence's first frame
+        self.tokens: list[int] = [BOS]  # the model's sequence from window_start
+        self.cache = model.new_cache(1)
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self.last_beat: float | None = None
+        self._reported_commits = 0
+        self._sampled = 0
+        self._forwards = 0
+        self._fed = 0
+
+    # ------------------------------------------------------------------ events
+    def _check_note_beat(self, beat: float) -> None:
+        clock = self.last_beat or 0.0
+        if beat > clock + MAX_NOTE_LEAD_BEATS:
+            raise EngineError(f"note at beat {beat} is more than {MAX_NOTE_LEAD_BEATS} beats "
+                              f"ahead of the clock (last tick {clock})")
+
+    def note_on(self, pitch: int, beat: float) -> None:
+        self._check_note_beat(beat)
+        try:
+            self.melody.note_on(pitch, beat)
+        except MelodyInputError as e:
+            raise EngineError(str(e)) from None
+
+    def note_off(self, pitch: int, beat: float) -> None:
+        self._check_note_beat(beat)
+        self.melody.note_off(pitch, beat)
+
+    @torch.inference_mode()
+    def tick(self, beat: float) -> Plan:
+        """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``.
+
+        A tick that moves the clock more than ``commit`` beats is taken in steps of
+        ``commit`` beats, each committing chords but planning no further than that, so
+        every frame's chord is still chosen before its melody is fed."""
+        started = time.perf_counter()
+        clock = 0.0 if self.last_beat is None else self.last_beat
+        if beat < clock:
+            raise EngineError(f"tick at beat {beat} is before the previous tick ({clock}); "
+                              f"the clock only moves forward")
+        if beat - clock > MAX_TICK_ADVANCE_BEATS:
+            raise EngineError(f"tick at beat {beat} jumps more than {MAX_TICK_ADVANCE_BEATS} "
+                              f"beats past the previous tick ({clock})")
+        self._sampled = self._forwards = self._fed = 0
+        replanned_from, prefilled = None, False
+        while beat - clock > self.settings.commit:
+            clock += self.settings.commit
+            _, _, dropped, rebuilt = self._advance(clock, self.settings.commit)
+            replanned_from = dropped if replanned_from is None else replanned_from
+            prefilled = prefilled or rebuilt
+        now, end, dropped, rebuilt = self._advance(beat, self.settings.lookahead)
+        self.last_beat = beat
+        chords = chord_spans(
+            self.spec,
+            [self.tokens[self._chord_position(f)] for f in range(now, end)],
+            now,
+            self.span_onsets[now],
+            len(self.chords),
+        )
+        report = TickReport(
+            self._sampled,
+            self._forwards,
+            self._fed,
+            dropped if replanned_from is None else replanned_from,
+            prefilled or rebuilt,
+            time.perf_counter() - started,
+        )
+        return Plan(beat, chords, self._new_commits(), report)
+
+    def _advance(self, beat: float, horizon: int) -> tuple[int, int, int | None, bool]:
+        """Move the clock to ``beat``, plan ``horizon`` beats ahead and commit.
+        Returns (present frame, plan end frame, frame the old plan was dropped from,
+        whether the sequence was rebuilt)."""
+        per_beat = self.spec.frames_per_beat
+        now = math.floor(beat * per_beat)
+        end = math.ceil((beat + horizon) * per_beat)
+        first_new = len(self.real)
+        self.real.extend(self.melody.finalize(now))
+        dropped = None
+        rebuild = not self.reuse_cache or len(self.tokens) == 1
+        if 1 + 2 * (end - self.window_start) > self.cache.max_len:
+            self.window_start = self._shifted_window_start(end)
+            rebuild = True
+        if rebuild:
+            self._rebuild()
+        else:
+            dropped = self._drop_mispredicted(first_new)
+        self._fill(end)
+        self._commit(math.ceil((beat + self.settings.commit) * per_beat))
+        return now, end, dropped, rebuild
+
+    # ---------------------------------------------------------------- sequence
+    def _chord_position(self, frame: int) -> int:
+        return 1 + 2 * (frame - self.window_start)
+
+    def _melody_position(self, frame: int) -> int:
+        return 2 + 2 * (frame - self.window_start)
+
+    def _shifted_window_start(self, end: int) -> int:
+        """A bar line about half a model window before ``end``, never after the present."""
+        start = min(len(self.real), end - self.max_frames // 2)
+        return max(start - start % self.bar_frames, 0)
+
+    def _rebuild(self) -> None:
+        """The sequence of real melody and committed chords from ``window_start``."""
+        known = min(len(self.real), len(self.chords))
+        self.tokens = [BOS]
+        for frame in range(self.window_start, known):
+            self.tokens += [self.chords[frame], self.real[frame]]
+        self.cache.truncate(0)
+
+    def _truncate(self, length: int) -> None:
+        del self.tokens[length:]
+        # keep the last token unfed: its logits are what the next sample needs
+        self.cache.truncate(min(self.cache.length, length - 1))
+
+    def _drop_mispredicted(self, first_new: int) -> int | None:
+        """Drop the plan from the first newly real frame whose expected melody was wrong."""
+        for frame in range(first_new, len(self.real)):
+            position = self._melody_position(frame)
+            if position >= len(self.tokens):
+                return None
+            if self.tokens[position] != self.real[frame]:
+                self._truncate(position)
+                return frame
+        return None
+
+    def _previous(self, position: int, stream: str) -> int:
+        """The token before ``position`` in the same stream (BOS at the very start)."""
+        if position - 2 >= 1:
+            return self.tokens[position - 2]
+        frame = self.window_start - 1
+        if frame < 0:
+            return BOS
+        return self.chords[frame] if stream == "chord" else self.real[frame]
+
+    def _fill(self, end: int) -> None:
+        """Continue the sequence through frame ``end - 1``: given tokens where known
+        (committed chords, real melody), sampled ones elsewhere."""
+        target = 1 + 2 * (end - self.window_start)
+        while len(self.tokens) < target:
+            position = len(self.tokens)
+            frame = self.window_start + (position - 1) // 2
+            if position % 2 == 1:
+                stream, known = "chord", self.chords
+            else:
+                stream, known = "melody", self.real
+            if frame < len(known):
+                self.tokens.append(known[frame])
+            else:
+                self.tokens.append(self._sample(stream, self._previous(position, stream)))
+
+    def _sample(self, stream: str, previous: int) -> int:
+        unfed = torch.tensor([self.tokens[self.cache.length :]], dtype=torch.long)
+        logits = self.model(unfed, self.cache)[:, -1]  # (1, V)
+        self._forwards += 1
+        self._fed += unfed.shape[1]
+        mask = allowed_mask(self.spec, stream, torch.tensor([previous]))
+        token = sample_tokens(logits, mask, self.settings.temperature, generator=self.generator)
+        self._sampled += 1
+        return int(token[0])
+
+    # ------------------------------------------------------------------ commits
+    def _commit(self, commit_to: int) -> None:
+        for frame in range(len(self.chords), commit_to):
+            token = self.tokens[self._chord_position(frame)]
+            previous = self.chords[frame - 1] if frame > 0 else None
+            onset = frame if starts_span(self.spec, token, previous) else self.span_onsets[-1]
+            self.chords.append(token)
+            self.span_onsets.append(onset)
+
+    def _new_commits(self) -> list[tuple[str, float]]:
+        step = 1 / self.spec.frames_per_beat
+        commits = [
+            (chord_symbol(self.spec, self.chords[frame]), frame * step)
+            for frame in range(self._reported_commits, len(self.chords))
+            if self.span_onsets[frame] == frame
+        ]
+        self._reported_commits = len(self.chords)
+        return commits

@@ -1,0 +1,72 @@
+"""A chord plan: frame tokens -> the chord spans a ``plan`` message carries.
+
+A plan covers the frames from the tick's frame to the end of the lookahead. Its first
+span is the one sounding at the tick, with its true onset (which may lie before the
+tick); consecutive silent frames form one ``"N"`` span. A span is committed when its
+onset frame is committed (those frames never change again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from cojam.data.tokens import TokenSpec
+from cojam.music.chords import NO_CHORD
+
+
+@dataclass(frozen=True)
+class PlannedChord:
+    """One span of a plan, timed in beats (``symbol`` is ``"N"`` for no chord)."""
+
+    symbol: str
+    onset: float
+    duration: float
+    committed: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def starts_span(spec: TokenSpec, token: int, previous: int | None) -> bool:
+    """Whether a frame with chord ``token`` begins a new span after ``previous``.
+
+    An onset always does; a hold never does (it continues the chord before it); silence
+    does only after a chord (a run of silence is one ``"N"`` span)."""
+    if previous is None:
+        return True
+    if token == spec.chord_silence:
+        return previous != spec.chord_silence
+    kind, _ = spec.chord_token_info(token)
+    return kind == "on"
+
+
+def chord_symbol(spec: TokenSpec, token: int) -> str:
+    _, symbol = spec.chord_token_info(token)
+    return NO_CHORD if symbol is None else symbol
+
+
+def chord_spans(
+    spec: TokenSpec,
+    chords: Sequence[int],
+    first_frame: int,
+    first_onset: int,
+    committed_frames: int,
+) -> list[PlannedChord]:
+    """Spans of the chord tokens ``chords`` of frames ``first_frame ..``.
+
+    ``first_onset`` is the onset frame of the span sounding at ``first_frame``; spans are
+    committed when their onset frame is below ``committed_frames``. The last span is
+    cut where ``chords`` ends.
+    """
+    step = 1 / spec.frames_per_beat
+    starts, symbols = [first_onset], [chord_symbol(spec, chords[0])]
+    for offset in range(1, len(chords)):
+        if starts_span(spec, chords[offset], chords[offset - 1]):
+            starts.append(first_frame + offset)
+            symbols.append(chord_symbol(spec, chords[offset]))
+    ends = [*starts[1:], first_frame + len(chords)]
+    return [
+        PlannedChord(symbol, start * step, (end - start) * step, start < committed_frames)
+        for symbol, start, end in zip(symbols, starts, ends, strict=True)
+    ]

@@ -1,0 +1,173 @@
+"""The session engine: commitments hold, plans cover the lookahead, seeds reproduce, the
+chord of a frame never hears that frame's melody, and the cache is reused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from live_helpers import melody, play, settings, tiny_model
+
+from cojam.live.engine import EngineError, JamSession
+from cojam.models.online import OnlineModel
+
+
+def spans(plan) -> list[tuple]:
+    return [(c.symbol, c.onset, c.duration, c.committed) for c in plan.chords]
+
+
+def test_committed_chords_never_change(model):
+    session = JamSession(model, settings(lookahead=4, commit=2))
+    plans = play(session, melody(1, 20, start=2), until=20)
+    promised: dict[float, str] = {}  # onset -> symbol shown as committed
+    for plan in plans:
+        shown = {c.onset: c for c in plan.chords}
+        first = plan.chords[0]
+        for onset, symbol in promised.items():
+            covers = first.onset <= onset < plan.beat + 4
+            if covers and onset >= first.onset:
+                assert onset in shown, f"tick {plan.beat}: committed onset {onset} vanished"
+                assert shown[onset].symbol == symbol and shown[onset].committed
+        for chord in plan.chords:
+            if chord.committed:
+                assert promised.setdefault(chord.onset, chord.symbol) == chord.symbol
+    assert sum(symbol != "N" for symbol in promised.values()) > 10
+
+
+def test_commit_boundary_is_tick_plus_commit(model):
+    session = JamSession(model, settings(lookahead=4, commit=2, count_in=0))
+    for plan in play(session, melody(2, 12), until=12, step=0.5):
+        for chord in plan.chords:
+            assert chord.committed == (chord.onset < plan.beat + 2)
+
+
+def test_plans_cover_the_lookahead(model):
+    session = JamSession(model, settings(lookahead=5, commit=3))
+    for plan in play(session, melody(3, 12), until=12, step=0.3):
+        chords = plan.chords
+        assert chords[0].onset <= plan.beat < chords[0].onset + chords[0].duration
+        for before, after in zip(chords, chords[1:], strict=False):
+            assert before.onset + before.duration == pytest.approx(after.onset)
+            assert before.symbol != after.symbol or after.symbol != "N"
+        last = chords[-1]
+        assert last.onset + last.duration >= plan.beat + 5
+        assert last.onset + last.duration < plan.beat + 5 + 0.25
+
+
+def test_count_in_is_silent_and_committed(model):
+    session = JamSession(model, settings(count_in=4, lookahead=6))
+    first = session.tick(0.0)
+    assert first.chords[0].symbol == "N" and first.chords[0].committed
+    assert first.chords[0].onset == 0.0 and first.chords[0].duration >= 4.0
+    assert first.new_commits[0] == ("N", 0.0)
+    plans = [first, *play(session, melody(4, 8), until=8, step=0.5)[1:]]
+    for plan in plans:
+        for chord in plan.chords:
+            if chord.onset < 4.0:
+                assert chord.symbol == "N"
+
+
+def test_same_seed_same_plans_other_seed_other_plans(model):
+    notes = melody(5, 10, start=2)
+    first = [spans(p) for p in play(JamSession(model, settings(seed=3)), notes, until=10)]
+    again = [spans(p) for p in play(JamSession(model, settings(seed=3)), notes, until=10)]
+    other = [spans(p) for p in play(JamSession(model, settings(seed=4)), notes, until=10)]
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.parametrize("step", [0.25, 8.0], ids=["every-frame", "jumps"])
+def test_no_leakage_chord_ignores_same_frame_melody(model, step):
+    """Two sessions differ only in the melody from frame t on: every chord up to and
+    including frame t is the same, including chords sampled inside a jumping tick."""
+    for frame in (9, 22, 35):
+        beat = frame / 4
+        shared = [n for n in melody(6, beat, start=2) if n[2] <= beat]
+        committed = []
+        for pitch in (62, 71):
+            session = JamSession(model, settings(lookahead=2, commit=1, count_in=2, seed=9))
+            play(session, [*shared, (pitch, beat, beat + 2)], until=beat + step, step=step)
+            committed.append(session.chords[: frame + 1])
+        assert len(committed[0]) == frame + 1
+        assert committed[0] == committed[1], f"chord at frame {frame} heard its melody"
+
+
+def test_reuse_gives_the_same_greedy_plans_as_recomputing():
+    """Temperature 0: cached re-planning and recomputing everything agree token for token,
+    across window rebuilds (max_frames 48 with 2-beat bars)."""
+    small = tiny_model(max_frames=48)
+    notes = melody(7, 30, start=1)
+    options = settings(temperature=0.0, lookahead=2, commit=1, beats_per_bar=2, count_in=1)
+    cached = play(JamSession(small, options), notes, until=30, step=0.5)
+    recomputed = play(JamSession(small, options, reuse_cache=False), notes, until=30,
+                      step=0.5)
+    assert [spans(p) for p in cached] == [spans(p) for p in recomputed]
+    assert sum(p.report.prefilled for p in cached) >= 3  # the window was rebuilt
+
+
+def test_a_tick_feeds_only_new_frames_and_the_replanned_part(model):
+    """Outside the rare window rebuilds (every ~64 frames for a 128-frame model) a tick
+    runs only the new frames and the re-planned part through the model, however long the
+    session; recomputing runs the whole history every time."""
+    lookahead_frames = 4 * 4
+    notes = melody(8, 36, start=2)
+    plans = play(JamSession(model, settings(lookahead=4, commit=1)), notes, until=36,
+                 step=0.5)
+    rebuilt = [p for p in plans[1:] if p.report.prefilled]
+    assert 1 <= len(rebuilt) <= 3
+    for plan in plans[1:]:
+        if not plan.report.prefilled:
+            assert plan.report.fed <= 2 * (lookahead_frames + 3)
+    recompute = JamSession(model, settings(lookahead=4, commit=1), reuse_cache=False)
+    late = play(recompute, notes, until=24, step=4.0)[-1]
+    assert late.report.prefilled and late.report.fed > 2 * 24 * 4
+
+
+def silence_expecting_model() -> OnlineModel:
+    """A tiny model whose every position gives the same logits, with melody silence the
+    likeliest melody token: greedy, it always expects the musician to rest."""
+    model = tiny_model()
+    with torch.no_grad():
+        direction = torch.randn(model.config.d_model)
+        model.stack.norm.weight.zero_()
+        model.stack.norm.bias.copy_(direction)
+        model.head.weight[model.spec.melody_silence] = 10 * direction
+    return model
+
+
+def test_plan_is_kept_while_the_melody_is_as_expected_and_replanned_when_not():
+    session = JamSession(silence_expecting_model(), settings(temperature=0.0, count_in=0))
+    plans = play(session, [], until=3.75)
+    assert all(p.report.replanned_from is None and p.report.sampled <= 2 for p in plans[1:])
+    session.note_on(64, 4.1)  # frame 16, not expected
+    assert session.tick(4.0).report.replanned_from is None  # frame 16 is not final yet
+    assert session.tick(4.25).report.replanned_from == 16
+
+
+def test_long_session_rebuilds_on_bar_lines():
+    small = tiny_model(max_frames=48)
+    session = JamSession(small, settings(lookahead=2, commit=1, beats_per_bar=2))
+    play(session, melody(9, 30), until=30, step=1.0)
+    assert session.window_start > 0 and session.window_start % 8 == 0
+    assert len(session.tokens) <= small.config.max_len
+
+
+def test_bad_requests_raise_and_leave_the_session_usable(model):
+    session = JamSession(model, settings())
+    session.tick(4.0)
+    with pytest.raises(EngineError, match="before the previous tick"):
+        session.tick(3.0)
+    with pytest.raises(EngineError, match="jumps more than"):
+        session.tick(100.0)
+    with pytest.raises(EngineError, match="outside the model's range"):
+        session.note_on(10, 4.0)
+    with pytest.raises(EngineError, match="ahead of the clock"):
+        session.note_on(60, 40.0)
+    session.note_on(60, 4.1)
+    assert session.tick(4.5).beat == 4.5
+
+
+def test_settings_the_model_cannot_follow(model):
+    with pytest.raises(EngineError, match="too long"):
+        JamSession(tiny_model(max_frames=32), settings(lookahead=8))
+    with pytest.raises(EngineError, match="must not exceed"):
+        JamSession(model, settings(lookahead=2, commit=3))

@@ -1,0 +1,25 @@
+"""Frame tokens -> plan spans: true onsets, one N per silent run, cut at the plan's end."""
+
+from __future__ import annotations
+
+from cojam.data.tokens import TokenSpec
+from cojam.live.plan import PlannedChord, chord_spans
+
+SPEC = TokenSpec(chords=("C", "Am", "G"))
+N, ON, HOLD = SPEC.chord_silence, SPEC.chord_on, SPEC.chord_hold
+
+
+def test_spans_from_frames():
+    frames = [HOLD("C"), HOLD("C"), N, N, ON("Am"), ON("Am"), HOLD("Am"), ON("G")]
+    spans = chord_spans(SPEC, frames, first_frame=10, first_onset=8, committed_frames=14)
+    assert spans == [
+        PlannedChord("C", 2.0, 1.0, True),
+        PlannedChord("N", 3.0, 0.5, True),
+        PlannedChord("Am", 3.5, 0.25, False),
+        PlannedChord("Am", 3.75, 0.5, False),
+        PlannedChord("G", 4.25, 0.25, False),
+    ]
+
+
+def test_a_silent_plan_is_one_n():
+    assert chord_spans(SPEC, [N] * 8, 4, 0, 4) == [PlannedChord("N", 0.0, 3.0, True)]
