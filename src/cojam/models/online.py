@@ -1,0 +1,112 @@
+"""The online models: a decoder-only transformer over the interleaved frame stream.
+
+Two roles share this file and differ only in the order of the two tokens of a frame:
+
+- ``accompanist`` reads ``[BOS, c1, m1, c2, m2, ...]``: the chord of frame t is predicted
+  having heard the melody up to frame t-1 only (it plays at the same moment as the
+  musician). The melody of frame t is predicted having heard chords up to t, which is
+  what lets the live engine plan chords beyond the present (anticipation).
+- ``melody`` (the melody agent, the partner that stands in for a human in simulation and
+  RL) reads ``[BOS, m1, c1, m2, c2, ...]``: melody_t is predicted having heard the chords
+  up to frame t-1 only, the symmetric situation.
+
+The loss covers both streams; the model's own stream is what it plays, the partner's is
+what it expects to hear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from cojam.data.tokens import BOS, PAD, TokenSpec
+from cojam.models.transformer import BlockConfig, KVCache, Stack, init_weights
+
+ROLES = ("accompanist", "melody")
+
+
+@dataclass(frozen=True)
+class OnlineConfig:
+    """Sizes of an online model (accompanist or melody agent)."""
+
+    role: Literal["accompanist", "melody"] = "accompanist"
+    """which stream the model plays: chords (accompanist) or melody (melody agent)"""
+    d_model: int = 128
+    """width of the residual stream"""
+    n_layers: int = 4
+    """number of causal transformer blocks"""
+    n_heads: int = 4
+    """attention heads per block"""
+    mlp_ratio: int = 4
+    """MLP hidden width as a multiple of d_model"""
+    dropout: float = 0.1
+    """dropout on embeddings and residual branches"""
+    max_frames: int = 256
+    """longest window in frames; the stream is 1 + 2 * max_frames tokens"""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
+        BlockConfig(self.d_model, self.n_heads)  # checks that the heads split d_model
+
+    @property
+    def max_len(self) -> int:
+        return 1 + 2 * self.max_frames
+
+
+def stream_layout(melody: np.ndarray | torch.Tensor, chords: np.ndarray | torch.Tensor,
+                  role: str) -> torch.LongTensor:
+    """(B, T) melody and chord rows -> (B, 1 + 2T) stream in the role's order."""
+    melody, chords = torch.as_tensor(melody), torch.as_tensor(chords)
+    first, second = (chords, melody) if role == "accompanist" else (melody, chords)
+    B, T = melody.shape
+    tokens = torch.empty(B, 1 + 2 * T, dtype=torch.long)
+    tokens[:, 0] = BOS
+    tokens[:, 1::2] = first
+    tokens[:, 2::2] = second
+    return tokens
+
+
+class OnlineModel(nn.Module):
+    """Token embedding, a causal ``Stack`` and a head to vocabulary logits."""
+
+    def __init__(self, spec: TokenSpec, config: OnlineConfig):
+        super().__init__()
+        self.spec = spec
+        self.config = config
+        block = BlockConfig(config.d_model, config.n_heads, config.mlp_ratio, config.dropout)
+        self.embed = nn.Embedding(spec.vocab_size, config.d_model, padding_idx=PAD)
+        self.dropout = nn.Dropout(config.dropout)
+        self.stack = Stack(block, config.n_layers, causal=True)
+        self.head = nn.Linear(config.d_model, spec.vocab_size, bias=False)
+        init_weights(self, config.n_layers)
+
+    @property
+    def own_stream(self) -> str:
+        """The stream this model plays: ``chord`` or ``melody``."""
+        return "chord" if self.config.role == "accompanist" else "melody"
+
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """(B, T) tokens -> (B, T, V) logits of each next token. With a cache, ``tokens``
+        sit at positions ``cache.length ..`` and the cache advances by T."""
+        x = self.dropout(self.embed(tokens))  # (B, T, C)
+        x = self.stack(x, cache=cache)  # (B, T, C)
+        return self.head(x)  # (B, T, V)
+
+    def new_cache(self, batch_size: int, max_len: int | None = None) -> KVCache:
+        weight = self.head.weight
+        return self.stack.new_cache(batch_size, max_len or self.config.max_len,
+                                    weight.device, weight.dtype)
+
+    def frame_logits(self, melody: torch.Tensor, chords: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced logits for (B, T) frame rows: ((B, T, V) predicting each frame's
+        chord, (B, T, V) predicting each frame's melody)."""
+        tokens = stream_layout(melody, chords, self.config.role).to(self.head.weight.device)
+        logits = self(tokens[:, :-1])  # (B, 2T, V): position i predicts token i + 1
+        first, second = logits[:, 0::2], logits[:, 1::2]
+        return (first, second) if self.config.role == "accompanist" else (second, first)
