@@ -1,0 +1,121 @@
+"""Recipes: JSON files in this folder, one section per model, read into dataclasses.
+
+A recipe (``cpu-small.json``, ``paper.json``) holds a ``description`` and one object per
+section (``online``, ``teacher``, ``melody``; later stages add theirs to ``SECTIONS``).
+Each section is parsed by the code that uses it, with ``from_dict`` into its own
+dataclass, strictly: an unknown, missing-without-default or mistyped field is an error
+naming the file and the field. ``--recipe`` takes a recipe name or a path to a JSON file.
+This module imports nothing else of cojam, so any layer may use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+RECIPE_DIR = Path(__file__).resolve().parent
+DEFAULT_RECIPE = "cpu-small"
+SECTIONS = ("online", "teacher", "melody")
+
+T = TypeVar("T")
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be found or does not match its dataclasses."""
+
+
+def recipe_names() -> list[str]:
+    return sorted(p.stem for p in RECIPE_DIR.glob("*.json"))
+
+
+def recipe_path(recipe: str | Path) -> Path:
+    """A recipe name (``cpu-small``) or a path to a JSON file -> the file."""
+    path = Path(recipe)
+    if path.suffix == ".json" or path.exists():
+        if not path.is_file():
+            raise RecipeError(f"recipe file {path} does not exist")
+        return path
+    named = RECIPE_DIR / f"{recipe}.json"
+    if not named.is_file():
+        raise RecipeError(f"unknown recipe {recipe!r}; known: {', '.join(recipe_names())}")
+    return named
+
+
+def load_recipe(recipe: str | Path) -> tuple[Path, dict[str, Any]]:
+    """(file, raw sections) of a recipe; unknown top-level keys are errors."""
+    path = recipe_path(recipe)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise RecipeError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a JSON object of sections")
+    for key in data:
+        if key != "description" and key not in SECTIONS:
+            raise RecipeError(f"{path}: unknown section {key!r}; known: {', '.join(SECTIONS)}")
+    return path, data
+
+
+def load_section(recipe: str | Path, section: str, cls: type[T]) -> T:
+    """Section ``section`` of a recipe, parsed strictly into dataclass ``cls``."""
+    path, data = load_recipe(recipe)
+    if section not in data:
+        raise RecipeError(f"{path}: no section {section!r}")
+    return from_dict(cls, data[section], f"{path}: {section}")
+
+
+def from_dict(cls: type[T], data: Any, where: str) -> T:
+    """Build dataclass ``cls`` from JSON data; ``where`` prefixes error messages."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where}: expected an object for {cls.__name__}, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise RecipeError(f"{where}: unknown field {unknown[0]!r} for {cls.__name__}; "
+                          f"known: {', '.join(fields)}")
+    values = {}
+    for name, field in fields.items():
+        if name in data:
+            values[name] = _convert(hints[name], data[name], f"{where}.{name}")
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise RecipeError(f"{where}: missing field {name!r} for {cls.__name__}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as e:
+        raise RecipeError(f"{where}: {e}") from e
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return _convert(option, value, where)
+            except RecipeError:
+                continue
+        raise RecipeError(f"{where}: {value!r} is not {hint}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise RecipeError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list) or len(value) != len(args):
+            raise RecipeError(f"{where}: expected a list of {len(args)}, got {value!r}")
+        return tuple(_convert(a, v, f"{where}[{i}]")
+                     for i, (a, v) in enumerate(zip(args, value, strict=True)))
+    if hint is type(None):
+        if value is not None:
+            raise RecipeError(f"{where}: expected null, got {value!r}")
+        return None
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and type(value) is hint:
+        return value
+    raise RecipeError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
