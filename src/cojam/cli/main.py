@@ -15,7 +15,9 @@ import sys
 COMMAND_MODULES = (
     "cojam.cli.data_cmd",
     "cojam.cli.export_cmd",
+    "cojam.cli.generate_cmd",
     "cojam.cli.jam_cmd",
+    "cojam.cli.train_cmd",
 )
 
 
