@@ -26,11 +26,11 @@ TINY_TRAIN = {"batch_size": 4, "lr": 0.003, "warmup_steps": 5, "max_steps": 30,
               "threads": 1}
 
 
-def synthetic_song(index: int, rng: np.random.Generator) -> Song:
+def synthetic_song(index: int, rng: np.random.Generator, bars: int = 2) -> Song:
     progression = PROGRESSIONS[index % len(PROGRESSIONS)]
     shift = int(rng.integers(-3, 4))
     notes, chords = [], []
-    for bar in range(2):
+    for bar in range(bars):
         for beat, symbol in enumerate(progression):
             chord = parse_chord(symbol).transpose(shift)
             onset = bar * 4 + beat
@@ -42,10 +42,12 @@ def synthetic_song(index: int, rng: np.random.Generator) -> Song:
     return Song(f"synthetic-{index}", "synthetic", tuple(notes), tuple(chords))
 
 
-def write_cache(root: Path, counts: dict[str, int] | None = None) -> Path:
+def write_cache(root: Path, counts: dict[str, int] | None = None, bars: int = 2) -> Path:
+    """A cache of synthetic songs of ``bars`` 4/4 bars (16 frames each)."""
     counts = counts or {"train": 24, "valid": 6, "test": 6}
     rng = np.random.default_rng(0)
-    songs = {split: [synthetic_song(i, rng) for i in range(n)] for split, n in counts.items()}
+    songs = {split: [synthetic_song(i, rng, bars) for i in range(n)]
+             for split, n in counts.items()}
     all_chords = [c.chord for split in songs.values() for s in split for c in s.chords]
     spec = TokenSpec(chords=chord_vocabulary(all_chords), min_pitch=48, max_pitch=84)
     root.mkdir(parents=True, exist_ok=True)

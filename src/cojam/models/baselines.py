@@ -1,4 +1,5 @@
-"""Count-based chord baselines the neural models must beat: unigram and bigram.
+"""Count-based chord baselines the neural models must beat (unigram and bigram), and the
+quality table that compares them with trained runs.
 
 Both predict each frame's chord token from chord tokens alone (no melody): the unigram
 from nothing, the bigram from the previous frame's chord token (BOS at the start of a
@@ -12,11 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from cojam.data.batches import TRANSPOSITIONS, FrameExample, transposition_table
+from cojam.data.batches import (
+    TRANSPOSITIONS,
+    FrameExample,
+    eval_batches,
+    song_examples,
+    transposition_table,
+)
+from cojam.data.cache import load_songs, load_spec
 from cojam.data.tokens import BOS, TokenSpec
+from cojam.models.checkpoint import load_model
+from cojam.models.scoring import evaluate
 
 BIGRAM_WEIGHTS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 
@@ -47,7 +59,8 @@ class ChordNgram:
             nll -= np.log(probs[np.arange(len(chords)), target]).sum()
             correct += int((probs.argmax(axis=1) == target).sum())
             count += len(chords)
-        return {"nll": nll / max(count, 1), "accuracy": correct / max(count, 1), "tokens": count}
+        return {"nll": float(nll) / max(count, 1), "accuracy": correct / max(count, 1),
+                "tokens": count}
 
 
 def fit_chord_ngrams(train: Sequence[FrameExample], valid: Sequence[FrameExample],
@@ -70,3 +83,34 @@ def fit_chord_ngrams(train: Sequence[FrameExample], valid: Sequence[FrameExample
                key=lambda w: ChordNgram(spec, unigram, bigram, w).score(valid)["nll"])
     models["bigram"] = ChordNgram(spec, unigram, bigram, best)
     return models
+
+
+def quality_report(data_dir: Path, runs: dict[str, Path], split: str = "test",
+                   batch_size: int = 32) -> dict[str, Any]:
+    """The quality table: chord NLL and accuracy of the unigram and bigram baselines and of
+    each trained run (``{"online": RUN, "teacher": RUN, ...}``) on ``split``, all on the
+    same windows (the shortest ``max_frames`` of the runs); online models also report
+    their melody NLL and accuracy."""
+    models = {name: load_model(path) for name, path in runs.items()}
+    frames = min((m.config.max_frames for m in models.values()), default=256)
+    spec = load_spec(data_dir)
+    for name, model in models.items():
+        if model.spec != spec:
+            raise ValueError(f"run {runs[name]} was trained on another vocabulary than "
+                             f"{data_dir}")
+    windows = {s: song_examples(load_songs(data_dir, s), spec, frames)
+               for s in ("train", "valid", split)}
+    rows: dict[str, dict[str, Any]] = {}
+    for name, ngram in fit_chord_ngrams(windows["train"], windows["valid"], spec).items():
+        score = ngram.score(windows[split])
+        rows[name] = {"chord_nll": score["nll"], "chord_accuracy": score["accuracy"]}
+    for name, model in models.items():
+        scores = evaluate(model, eval_batches(windows[split], batch_size))
+        rows[name] = {"chord_nll": scores["chord"]["nll"],
+                      "chord_accuracy": scores["chord"]["accuracy"]}
+        if "melody" in scores:
+            rows[name].update(melody_nll=scores["melody"]["nll"],
+                              melody_accuracy=scores["melody"]["accuracy"])
+        rows[name]["run"] = str(runs[name])
+    return {"split": split, "frames_per_window": frames, "windows": len(windows[split]),
+            "chord_tokens": sum(len(e.chords) for e in windows[split]), "models": rows}
