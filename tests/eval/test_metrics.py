@@ -1,9 +1,12 @@
 """Evaluation metrics on hand-made cases, degenerate outputs included."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cojam.data.tokens import TokenSpec, chord_vocabulary, song_to_frames
 from cojam.eval.metrics import (
@@ -11,10 +14,12 @@ from cojam.eval.metrics import (
     chord_entropy,
     chord_symbols,
     distinct_chords,
+    key_invariant,
     ngram_similarity,
     onsets_on_beats,
     per_beat_harmony,
     recovery_beats,
+    recovery_beats_batch,
     vendi_score,
 )
 from cojam.music.chords import parse_chord
@@ -74,3 +79,26 @@ def test_recovery_beats():
     assert recovery_beats(curve, 16) == 3.0  # mean(0.75, 0.8) >= 0.72
     assert recovery_beats(np.array([0.8] * 16 + [0.1] * 8), 16) == math.inf
     assert recovery_beats(np.array([0.8] * 16 + [0.9] * 4), 16) == 0.0
+
+
+def test_key_invariant_sequences():
+    assert key_invariant(["C", "F", "G", "C"]) == key_invariant(["D", "G", "A", "D"])
+    assert key_invariant(["C", "F", "G7", "C/E"]) == ["maj", "+5:maj", "+2:7", "+5:maj/4"]
+    # one chord forever in six keys: the symbol kernel sees six items, the key-free one
+    one_chord = [[root] for root in ("C", "G", "D", "A", "E", "F")]
+    assert vendi_score(ngram_similarity(one_chord)) == pytest.approx(6.0)
+    assert vendi_score(ngram_similarity([key_invariant(s) for s in one_chord])) == (
+        pytest.approx(1.0))
+    with pytest.raises(ValueError):
+        key_invariant(["N"])
+
+
+@given(st.lists(st.lists(st.one_of(st.just(np.nan), st.floats(0, 1)), min_size=12,
+                         max_size=12), min_size=1, max_size=6),
+       st.integers(0, 11))
+def test_recovery_batch_matches_the_scalar_version(curves, change):
+    curves = np.array(curves)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = [recovery_beats(row, change, before=4) for row in curves]
+    assert recovery_beats_batch(curves, change, before=4).tolist() == expected

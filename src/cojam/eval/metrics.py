@@ -11,17 +11,24 @@ with nothing in common score n. Our similarity of two chord sequences is the cos
 their chord n-gram count vectors (unigrams and bigrams of the attacked chord symbols, so
 both the chords used and the moves between them count); the Gram matrix of unit vectors
 is positive semi-definite, as the score needs.
+
+Chord symbols carry their key, so over a test set of songs in many keys the symbol
+kernel also counts key differences: one chord forever scores about the number of keys.
+``key_invariant`` rewrites a sequence as root motions and qualities; the Vendi of those
+(``vendi_relative`` in reports) measures the diversity of the progressions themselves.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
 from cojam.data.tokens import FRAMES_PER_BEAT
+from cojam.music.chords import parse_chord
 from cojam.rewards.frames import FrameView, chord_runs
 
 
@@ -83,6 +90,26 @@ def ngram_similarity(sequences: Sequence[Sequence[str]], max_n: int = 2) -> np.n
     return similarity
 
 
+def key_invariant(sequence: Sequence[str]) -> list[str]:
+    """A chord sequence without its key: each chord as the root motion from the chord
+    before (semitones up, 0-11) and its quality (``+5:maj``; an inversion adds the bass
+    above the root, ``+7:maj/4``); the first chord as its quality alone. ``C F G C`` and
+    ``D G A D`` both become ``maj +5:maj +2:maj +5:maj``."""
+    out, previous = [], None
+    for symbol in sequence:
+        chord = parse_chord(symbol)
+        if chord is None:
+            raise ValueError(f"{symbol!r} is not a chord")
+        text = chord.quality
+        if previous is not None:
+            text = f"+{(chord.root - previous) % 12}:{text}"
+        if chord.bass is not None:
+            text += f"/{(chord.bass - chord.root) % 12}"
+        out.append(text)
+        previous = chord.root
+    return out
+
+
 def vendi_score(similarity: np.ndarray) -> float:
     """Vendi score of a similarity matrix with ones on the diagonal."""
     n = len(similarity)
@@ -119,3 +146,21 @@ def recovery_beats(
         if not np.isnan(window).all() and np.nanmean(window) >= target:
             return float(beat - change_beat)
     return math.inf
+
+
+def recovery_beats_batch(
+    curves: np.ndarray, change_beat: int, before: int = 8, level: float = 0.9, smooth: int = 2
+) -> np.ndarray:
+    """``recovery_beats`` of each row of ``curves`` (R, beats) at once -> (R,); the
+    bootstrap of a recovery time needs thousands of them."""
+    curves = np.atleast_2d(np.asarray(curves, dtype=float))
+    rows = len(curves)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+        target = level * np.nanmean(curves[:, max(0, change_beat - before) : change_beat], axis=1)
+        after = curves[:, change_beat:]
+        if after.shape[1] < smooth:
+            return np.full(rows, math.inf)
+        means = np.nanmean(np.lib.stride_tricks.sliding_window_view(after, smooth, axis=1), axis=2)
+    reached = means >= target[:, None]  # NaN compares False: no melody, no recovery
+    return np.where(reached.any(axis=1), reached.argmax(axis=1).astype(float), math.inf)
