@@ -1,0 +1,83 @@
+"""Learned reward models in the evaluation: every system scored by every reward.
+
+A reward is any callable ``score(melody (B, T), chords (B, T), mask (B, T)) -> (B,)``
+(the one signature of ``cojam.rewards``). Scoring every system with every reward, the
+references included, is what makes reward hacking visible: a policy whose reward rises
+over the MLE model's while harmony or diversity falls is exploiting the reward model,
+not playing better (``flag_reward_hacking``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cojam.data.tokens import PAD
+from cojam.eval.pieces import Piece
+
+RewardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+REFERENCE = "mle"
+QUALITY = ("harmony", "vendi", "vendi_relative")  # a fall in any of these is suspicious
+
+
+def load_reward(run_dir: Path) -> RewardFn:
+    """The reward model saved in ``run_dir``, through the rewards package's loader."""
+    try:
+        module = importlib.import_module("cojam.rewards.ensemble")
+        loader = module.load_reward
+    except (ImportError, AttributeError) as e:
+        raise ValueError(
+            f"cannot load reward run {run_dir}: cojam.rewards.ensemble.load_reward is not "
+            f"available in this version ({e})"
+        ) from e
+    return loader(Path(run_dir))
+
+
+@torch.no_grad()
+def reward_scores(
+    reward: RewardFn,
+    pieces: Sequence[Piece],
+    outputs: Sequence[np.ndarray],
+    batch_size: int = 32,
+) -> np.ndarray:
+    """(pieces,) reward of each (melody, output) pair, batched and padded with a mask."""
+    scores = []
+    for start in range(0, len(pieces), batch_size):
+        batch = range(start, min(start + batch_size, len(pieces)))
+        length = max(pieces[i].num_frames for i in batch)
+        melody = torch.full((len(batch), length), PAD, dtype=torch.long)  # (B, T)
+        chords = torch.full((len(batch), length), PAD, dtype=torch.long)  # (B, T)
+        mask = torch.zeros((len(batch), length), dtype=torch.bool)  # (B, T)
+        for row, i in enumerate(batch):
+            n = pieces[i].num_frames
+            melody[row, :n] = torch.from_numpy(pieces[i].melody)
+            chords[row, :n] = torch.from_numpy(np.asarray(outputs[i]))
+            mask[row, :n] = True
+        scores.append(torch.as_tensor(reward(melody, chords, mask)).float().cpu().numpy())
+    return np.concatenate(scores)
+
+
+def flag_reward_hacking(
+    systems: Mapping[str, Mapping[str, float]], reference: str = REFERENCE
+) -> list[dict]:
+    """Systems whose learned-reward score rises over ``reference`` while harmony or a
+    Vendi score falls below it. Each flag names the system, the rewards that rose and the quality
+    metrics that fell, with both values. Empty without the reference or any reward."""
+    if reference not in systems:
+        return []
+    base = systems[reference]
+    rewards = [k for k in base if k.startswith("reward/")]
+    flags = []
+    for name, values in systems.items():
+        if name == reference:
+            continue
+        rose = {k: (base[k], values[k]) for k in rewards if values.get(k, -np.inf) > base[k]}
+        fell = {k: (base[k], values[k]) for k in QUALITY
+                if k in base and k in values and values[k] < base[k]}
+        if rose and fell:
+            flags.append({"system": name, "rewards_rose": rose, "quality_fell": fell})
+    return flags

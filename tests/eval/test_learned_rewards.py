@@ -1,0 +1,49 @@
+"""Reward scoring through the one reward signature, and the reward-hacking flag."""
+
+import numpy as np
+import torch
+from eval_helpers import handmade_songs
+
+from cojam.data.tokens import song_to_frames
+from cojam.eval.learned_rewards import flag_reward_hacking, reward_scores
+from cojam.eval.pieces import Piece
+
+
+def chord_onset_rate(spec):
+    """A plain reward: the fraction of real frames whose chord is an onset (the padding
+    must not count, so the mask matters)."""
+    def score(melody, chords, mask):
+        offset = chords - spec.chord_silence - 1
+        onset = (chords > spec.chord_silence) & (offset % 2 == 0) & mask
+        return onset.sum(dim=1) / mask.sum(dim=1)
+    return score
+
+
+def test_reward_scores_batch_and_mask(spec):
+    songs = handmade_songs()[:3]
+    pieces = [Piece(s.song_id, *song_to_frames(s, spec), 4.0) for s in songs]
+    pieces[1] = Piece("short", pieces[1].melody[:32], pieces[1].chords[:32], 4.0)
+    outputs = [p.chords for p in pieces]
+    scores = reward_scores(chord_onset_rate(spec), pieces, outputs, batch_size=2)
+    # one chord per bar: one onset every 16 frames, whatever the padding
+    assert np.allclose(scores, 1 / 16)
+    assert isinstance(chord_onset_rate(spec)(torch.tensor([[5]]), torch.tensor([[5]]),
+                                             torch.tensor([[True]])), torch.Tensor)
+
+
+def test_flag_reward_hacking():
+    systems = {
+        "mle": {"harmony": 0.5, "vendi": 10.0, "vendi_relative": 5.0, "reward/c": 0.2},
+        "honest": {"harmony": 0.6, "vendi": 11.0, "vendi_relative": 6.0, "reward/c": 0.3},
+        "hacker": {"harmony": 0.45, "vendi": 12.0, "vendi_relative": 6.0, "reward/c": 0.5},
+        "collapsed": {"harmony": 0.7, "vendi": 3.0, "vendi_relative": 1.0, "reward/c": 0.4},
+        "worse": {"harmony": 0.3, "vendi": 2.0, "vendi_relative": 1.0, "reward/c": 0.1},
+    }
+    flags = {f["system"]: f for f in flag_reward_hacking(systems)}
+    assert set(flags) == {"hacker", "collapsed"}
+    assert flags["hacker"]["quality_fell"] == {"harmony": (0.5, 0.45)}
+    assert set(flags["collapsed"]["quality_fell"]) == {"vendi", "vendi_relative"}
+    assert flags["collapsed"]["rewards_rose"] == {"reward/c": (0.2, 0.4)}
+    assert flag_reward_hacking({k: v for k, v in systems.items() if k != "mle"}) == []
+    no_rewards = {n: {k: v for k, v in s.items() if k != "reward/c"} for n, s in systems.items()}
+    assert flag_reward_hacking(no_rewards) == []
