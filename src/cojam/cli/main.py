@@ -14,6 +14,7 @@ import sys
 # One module per subcommand family; each defines register(subparsers).
 COMMAND_MODULES = (
     "cojam.cli.data_cmd",
+    "cojam.cli.eval_cmd",
     "cojam.cli.export_cmd",
     "cojam.cli.generate_cmd",
     "cojam.cli.jam_cmd",

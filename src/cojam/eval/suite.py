@@ -1,0 +1,278 @@
+"""The evaluation suite: every system on every test piece, written to ``results.json``.
+
+Read top to bottom: settings, systems (baselines, then models), pieces, the main pass
+(``samples`` sampling passes per system, pass p seeded with ``seed + p``), the adaptation
+test, self-play, reward-hacking flags, files. ``results.json`` holds::
+
+    {"meta": {...how it was made...},
+     "systems":   {NAME: {metric: value}},       # the headline numbers
+     "intervals": {NAME: {metric: [low, high]}}, # 95%, see stats.py
+     "adaptation": {NAME: {case: summary}},      # see adaptation.py
+     "selfplay": {"systems": ..., "intervals": ..., "melody": ...} or null,
+     "reward_hacking": [flag, ...],
+     "chord_counts": {NAME: {symbol: count}}}
+
+and ``sequences.json`` the attacked chord symbols of every output (the report's chord
+plots are drawn from it). Values that are not finite (a recovery that never came) are
+written as null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from cojam.data.cache import load_spec
+from cojam.data.tokens import TokenSpec
+from cojam.eval import adaptation
+from cojam.eval.baselines import baseline_systems
+from cojam.eval.learned_rewards import RewardFn, flag_reward_hacking, load_reward, reward_scores
+from cojam.eval.model_systems import Sampling, load_accompanist, model_system
+from cojam.eval.pieces import Piece, System, check_outputs, load_pieces
+from cojam.eval.report import write_report
+from cojam.eval.scoring import SystemScores, score_outputs
+from cojam.eval.selfplay import melody_facts, selfplay_pieces
+from cojam.models.checkpoint import kind_of, load_model
+
+DEFAULT_MAX_FRAMES = 256  # the training window of DESIGN.md, when no model sets one
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Everything that decides the numbers, recorded in ``meta``."""
+
+    split: str = "test"
+    samples: int = 3
+    seed: int = 0
+    limit_songs: int | None = None
+    degenerate: bool = True
+    adaptation: bool = True
+    selfplay_bars: int = 16
+    selfplay_seed_bars: int = 2
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+def git_commit() -> str:
+    """The commit of the code that ran, or ``unknown`` outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON: numpy scalars to Python, non-finite floats to None, tuples to lists."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _unique_name(name: str, taken: Mapping[str, Any]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
+def _run_passes(
+    name: str, system: System, pieces: Sequence[Piece], config: EvalConfig, bar: tqdm
+) -> list[list[np.ndarray]]:
+    passes = []
+    for p in range(config.samples):
+        outputs = system(pieces, config.seed + p)
+        check_outputs(name, pieces, outputs)
+        passes.append(outputs)
+        bar.update(1)
+    return passes
+
+
+def _rewards_of(
+    rewards: Mapping[str, RewardFn],
+    pieces: Sequence[Sequence[Piece]],
+    passes: Sequence[Sequence[np.ndarray]],
+    batch_size: int,
+) -> dict[str, list[np.ndarray]]:
+    return {name: [reward_scores(fn, pass_pieces, rows, batch_size)
+                   for pass_pieces, rows in zip(pieces, passes, strict=True)]
+            for name, fn in rewards.items()}
+
+
+def _store(section: dict, name: str, scores: SystemScores) -> None:
+    section["systems"][name] = dict(scores.values)
+    section["intervals"][name] = {k: list(v) for k, v in scores.intervals.items()}
+
+
+def run_evaluation(
+    data_dir: Path,
+    out_dir: Path,
+    models: Mapping[str, Path] | None = None,
+    rewards: Sequence[Path] = (),
+    melody_agent: Path | None = None,
+    config: EvalConfig | None = None,
+    progress: bool = True,
+    report: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Evaluate baselines and ``models`` (name -> run dir) on ``config.split`` of the
+    cache in ``data_dir``; write ``results.json`` and ``sequences.json`` (and with
+    ``report`` the figures and ``report.md``) to ``out_dir``; return the results."""
+    config = config or EvalConfig()
+    if config.samples < 1:
+        raise ValueError(f"--samples must be at least 1, got {config.samples}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec: TokenSpec = load_spec(data_dir)
+    sampling = config.sampling
+
+    # systems: baselines first, then the models
+    systems: dict[str, System] = dict(baseline_systems(spec, config.degenerate))
+    info: dict[str, dict[str, Any]] = {name: {"type": "baseline"} for name in systems}
+    online_models = {}
+    max_frames = DEFAULT_MAX_FRAMES
+    for name, run_dir in (models or {}).items():
+        if name in systems:
+            raise ValueError(f"system name {name!r} is taken; name the run NAME=RUN")
+        model, facts = load_accompanist(run_dir, spec)
+        systems[name] = model_system(model, sampling)
+        info[name] = {"type": "model", **facts}
+        max_frames = min(max_frames, model.config.max_frames)
+        if facts["kind"] == "online":
+            online_models[name] = model
+    reward_fns: dict[str, RewardFn] = {}
+    for run_dir in rewards:
+        reward_fns[_unique_name(Path(run_dir).resolve().name, reward_fns)] = load_reward(run_dir)
+
+    pieces = load_pieces(data_dir, config.split, spec, max_frames, config.limit_songs)
+    if not pieces:
+        raise ValueError(f"{data_dir}: split {config.split!r} has no songs")
+    songs = list(dict.fromkeys(p.song_id for p in pieces))
+    log(f"evaluating {len(systems)} systems on {len(pieces)} windows of {len(songs)} "
+        f"{config.split} songs, {config.samples} samples each")
+
+    results: dict[str, Any] = {"systems": {}, "intervals": {}, "adaptation": {},
+                               "selfplay": None, "chord_counts": {}}
+    timings: dict[str, float] = {}
+    sequences: dict[str, Any] = {}
+    bar = tqdm(total=len(systems) * config.samples, desc="main", unit="pass",
+               disable=not progress)
+    for name, system in systems.items():
+        started = time.perf_counter()
+        passes = _run_passes(name, system, pieces, config, bar)
+        timings[name] = time.perf_counter() - started
+        piece_lists = [pieces] * len(passes)
+        scores = score_outputs(piece_lists, passes, spec,
+                               _rewards_of(reward_fns, piece_lists, passes, sampling.batch_size),
+                               config.seed)
+        _store(results, name, scores)
+        results["chord_counts"][name] = scores.chord_counts
+        sequences[name] = scores.sequences
+    bar.close()
+
+    adaptation_meta: dict[str, Any] = {"enabled": config.adaptation}
+    if config.adaptation:
+        cases, skipped = adaptation.adaptation_cases(pieces, spec, config.seed)
+        adaptation_meta.update(shifts=list(adaptation.SHIFTS), cases=len(cases),
+                               before_beats=adaptation.BEFORE_BEATS,
+                               after_beats=adaptation.AFTER_BEATS,
+                               after_window=adaptation.AFTER_WINDOW,
+                               skipped=len(skipped), skipped_examples=skipped[:10])
+        case_pieces = [case.piece for case in cases]
+        bar = tqdm(total=len(systems) * config.samples, desc="adaptation", unit="pass",
+                   disable=not progress or not cases)
+        for name, system in systems.items():
+            if not cases:
+                break
+            started = time.perf_counter()
+            passes = _run_passes(name, system, case_pieces, config, bar)
+            timings[name] += time.perf_counter() - started
+            summary = adaptation.summarise_adaptation(cases, passes, spec, config.seed)
+            results["adaptation"][name] = summary
+            _add_adaptation_headline(results, name, summary)
+        bar.close()
+
+    selfplay_meta: dict[str, Any] = {"melody_agent": None if melody_agent is None
+                                     else str(melody_agent)}
+    if melody_agent is not None and online_models:
+        agent = load_model(melody_agent)
+        if kind_of(agent) != "melody":
+            raise ValueError(f"{melody_agent} is not a melody agent (kind {kind_of(agent)!r})")
+        selfplay_meta.update(bars=config.selfplay_bars, seed_bars=config.selfplay_seed_bars)
+        results["selfplay"] = _run_selfplay(online_models, agent, pieces, reward_fns, config,
+                                            spec)
+
+    results["reward_hacking"] = flag_reward_hacking(results["systems"])
+    results["meta"] = {
+        "data": str(data_dir), "split": config.split, "songs": len(songs),
+        "windows": len(pieces), "max_frames": max_frames, "config": asdict(config),
+        "git_commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "systems": info, "rewards": {name: str(run) for name, run in
+                                     zip(reward_fns, rewards, strict=True)},
+        "adaptation": adaptation_meta, "selfplay": selfplay_meta,
+        "seconds_per_system": timings,
+        "intervals": "per-output metrics: percentile bootstrap over songs (2000 resamples); "
+                     "set metrics (entropy, distinct, Vendi): Student t over sampling passes",
+    }
+    results = json_ready(results)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out_dir / "sequences.json").write_text(json.dumps(
+        {"song_ids": [p.song_id for p in pieces], "systems": sequences}) + "\n")
+    if report:
+        write_report(out_dir)
+    return results
+
+
+def _add_adaptation_headline(results: dict, name: str, summary: dict) -> None:
+    """The pooled random-bar case and the protocol, as columns of the main table."""
+    values, intervals = results["systems"][name], results["intervals"][name]
+    for column, case in (("adaptation_beats", adaptation.POOLED),
+                         ("adaptation_beats_tritone16", adaptation.PROTOCOL)):
+        if case in summary:
+            values[column] = summary[case]["recovery_beats"]
+            intervals[column] = summary[case]["recovery_interval"]
+    if adaptation.POOLED in summary:
+        values["adaptation_harmony_before"] = summary[adaptation.POOLED]["harmony_before"]
+        values["adaptation_harmony_after"] = summary[adaptation.POOLED]["harmony_after"]
+
+
+def _run_selfplay(
+    online_models: Mapping[str, Any],
+    agent: Any,
+    pieces: Sequence[Piece],
+    reward_fns: Mapping[str, RewardFn],
+    config: EvalConfig,
+    spec: TokenSpec,
+) -> dict[str, Any]:
+    """Self-play sessions of every online model with the melody agent, scored like the
+    main pass, plus what the agent played."""
+    seeds = [p for p in pieces if p.start_frame == 0]
+    section: dict[str, Any] = {"systems": {}, "intervals": {}, "melody": {}}
+    sampling = config.sampling
+    for name, model in online_models.items():
+        sessions = [selfplay_pieces(model, agent, seeds, config.selfplay_seed_bars,
+                                    config.selfplay_bars, config.seed + p, sampling.temperature,
+                                    sampling.top_k, sampling.top_p, sampling.batch_size)
+                    for p in range(config.samples)]
+        passes = [[s.chords for s in pass_sessions] for pass_sessions in sessions]
+        scores = score_outputs(sessions, passes, spec,
+                               _rewards_of(reward_fns, sessions, passes, sampling.batch_size),
+                               config.seed)
+        _store(section, name, scores)
+        section["melody"][name] = melody_facts([s for ss in sessions for s in ss], spec)
+    return section

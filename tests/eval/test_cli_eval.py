@@ -1,0 +1,51 @@
+"""`cojam eval` and `cojam report` end to end, as subprocesses, with tiny real models."""
+
+import json
+import subprocess
+import sys
+
+from cojam.cli.main import main
+
+
+def cojam(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "cojam.cli.main", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_eval_with_models_selfplay_and_report(tiny_cache, tiny_runs, tmp_path):
+    out = tmp_path / "eval"
+    done = cojam("eval", "--data", tiny_cache, "--out", out,
+                 "--model", f"mle={tiny_runs['online']}",
+                 "--model", f"teacher={tiny_runs['teacher']}",
+                 "--melody-agent", tiny_runs["melody"], "--samples", "2", "--limit-songs", "2",
+                 "--selfplay-bars", "4", "--threads", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["systems"]) == {"ground_truth", "random", "rule_based", "one_chord",
+                                       "every_frame", "mle", "teacher"}
+    for values in results["systems"].values():
+        assert {"harmony", "chord_entropy", "vendi", "distinct_chords",
+                "adaptation_beats"} <= set(values)
+    assert results["meta"]["systems"]["teacher"]["kind"] == "teacher"
+    assert results["meta"]["songs"] == 2
+    assert set(results["selfplay"]["systems"]) == {"mle"}  # the teacher cannot play live
+    assert json.loads(done.stdout)["mle"]["harmony"] == results["systems"]["mle"]["harmony"]
+    text = (out / "report.md").read_text()
+    assert "| `mle` |" in text and "| `teacher` |" in text and "## Self-play" in text
+
+    (out / "report.md").unlink()
+    (out / "adaptation.png").unlink()
+    redone = cojam("report", out)
+    assert redone.returncode == 0, redone.stderr
+    assert (out / "report.md").read_text() == text and (out / "adaptation.png").is_file()
+
+
+def test_eval_errors_are_one_line(tiny_cache, tiny_runs, tmp_path, capsys):
+    # in-process: the same entry point without paying for a second interpreter
+    code = main(["eval", "--data", str(tiny_cache), "--out", str(tmp_path / "x"), "--model",
+                 f"m={tiny_runs['melody']}", "--quiet"])
+    assert code == 1 and "melody agent" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing")]) == 1
+    assert "no results.json" in capsys.readouterr().err
+    code = main(["eval", "--data", str(tmp_path / "no-cache"), "--out", str(tmp_path / "y")])
+    assert code == 1 and "vocab.json" in capsys.readouterr().err
