@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from eval_helpers import handmade_songs, make_spec, save_tiny, write_cache
+from eval_helpers import handmade_songs, make_spec, save_tiny, train_tiny_reward, write_cache
 
 from cojam.data.tokens import TokenSpec
 
@@ -19,13 +19,18 @@ def spec() -> TokenSpec:
 def tiny_cache(tmp_path_factory: pytest.TempPathFactory, spec: TokenSpec) -> Path:
     songs = handmade_songs()
     return write_cache(tmp_path_factory.mktemp("cache"), spec,
-                       {"train": songs[:2], "valid": songs[:1], "test": songs})
+                       {"train": songs[:3], "valid": songs[3:5], "test": songs})
 
 
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory: pytest.TempPathFactory, spec: TokenSpec) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("runs")
     return {kind: save_tiny(root / kind, spec, kind) for kind in ("online", "teacher", "melody")}
+
+
+@pytest.fixture(scope="session")
+def tiny_reward(tmp_path_factory: pytest.TempPathFactory, tiny_cache: Path) -> Path:
+    return train_tiny_reward(tmp_path_factory.mktemp("reward") / "contrastive", tiny_cache)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -86,3 +86,24 @@ def chord(symbol: str) -> Chord:
     parsed = parse_chord(symbol)
     assert parsed is not None
     return parsed
+
+
+TINY_REWARD = {
+    "model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "mlp_ratio": 2, "dropout": 0.0,
+              "max_frames": TINY_FRAMES, "embed_dim": 16, "temperature": 0.1},
+    "train": {"batch_size": 4, "lr": 0.003, "warmup_steps": 2, "max_steps": 4,
+              "eval_every": 4, "checkpoint_every": 4, "log_every": 2, "seed": 0,
+              "threads": 1},
+}
+
+
+def train_tiny_reward(run_dir: Path, cache: Path) -> Path:
+    """A contrastive reward run trained for a few steps: a real run directory (weights,
+    calibration) through the rewards trainer."""
+    from cojam.rewards.train import train_reward
+
+    recipe = run_dir.parent / "tiny-reward.json"
+    recipe.write_text(json.dumps({"description": "tiny reward", "reward": TINY_REWARD}))
+    train_reward("contrastive", False, cache, run_dir, recipe, seed=0, progress=False,
+                 log=lambda _: None)
+    return run_dir

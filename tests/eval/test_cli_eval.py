@@ -12,12 +12,14 @@ def cojam(*args, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_eval_with_models_selfplay_and_report(tiny_cache, tiny_runs, tmp_path):
+def test_eval_with_models_rewards_selfplay_and_report(tiny_cache, tiny_runs, tiny_reward,
+                                                      tmp_path):
     out = tmp_path / "eval"
     done = cojam("eval", "--data", tiny_cache, "--out", out,
                  "--model", f"mle={tiny_runs['online']}",
                  "--model", f"teacher={tiny_runs['teacher']}",
-                 "--melody-agent", tiny_runs["melody"], "--samples", "2", "--limit-songs", "2",
+                 "--melody-agent", tiny_runs["melody"], "--reward", tiny_reward,
+                 "--samples", "2", "--limit-songs", "2",
                  "--selfplay-bars", "4", "--threads", "1", "--quiet")
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
@@ -25,13 +27,16 @@ def test_eval_with_models_selfplay_and_report(tiny_cache, tiny_runs, tmp_path):
                                        "every_frame", "mle", "teacher"}
     for values in results["systems"].values():
         assert {"harmony", "chord_entropy", "vendi", "distinct_chords",
-                "adaptation_beats"} <= set(values)
+                "adaptation_beats", "reward/contrastive"} <= set(values)
+    assert results["meta"]["rewards"] == {"contrastive": str(tiny_reward)}
+    assert "reward/contrastive" in results["selfplay"]["systems"]["mle"]
     assert results["meta"]["systems"]["teacher"]["kind"] == "teacher"
     assert results["meta"]["songs"] == 2
     assert set(results["selfplay"]["systems"]) == {"mle"}  # the teacher cannot play live
     assert json.loads(done.stdout)["mle"]["harmony"] == results["systems"]["mle"]["harmony"]
     text = (out / "report.md").read_text()
     assert "| `mle` |" in text and "| `teacher` |" in text and "## Self-play" in text
+    assert "reward/contrastive" in text and "none were given" not in text
 
     (out / "report.md").unlink()
     (out / "adaptation.png").unlink()

@@ -1,7 +1,9 @@
 """Learned reward models in the evaluation: every system scored by every reward.
 
 A reward is any callable ``score(melody (B, T), chords (B, T), mask (B, T)) -> (B,)``
-(the one signature of ``cojam.rewards``). Scoring every system with every reward, the
+(the one signature of ``cojam.rewards``); ``--reward PATH`` loads a reward run directory
+or an ensemble file with ``cojam.rewards.ensemble.load_reward`` (scores normalised so
+that 0 is a typical real pair of the validation split). Scoring every system with every reward, the
 references included, is what makes reward hacking visible: a policy whose reward rises
 over the MLE model's while harmony or diversity falls is exploiting the reward model,
 not playing better (``flag_reward_hacking``).
@@ -9,8 +11,7 @@ not playing better (``flag_reward_hacking``).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,23 +19,16 @@ import torch
 
 from cojam.data.tokens import PAD
 from cojam.eval.pieces import Piece
+from cojam.rewards.ensemble import RewardFn
 
-RewardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 REFERENCE = "mle"
 QUALITY = ("harmony", "vendi", "vendi_relative")  # a fall in any of these is suspicious
 
 
-def load_reward(run_dir: Path) -> RewardFn:
-    """The reward model saved in ``run_dir``, through the rewards package's loader."""
-    try:
-        module = importlib.import_module("cojam.rewards.ensemble")
-        loader = module.load_reward
-    except (ImportError, AttributeError) as e:
-        raise ValueError(
-            f"cannot load reward run {run_dir}: cojam.rewards.ensemble.load_reward is not "
-            f"available in this version ({e})"
-        ) from e
-    return loader(Path(run_dir))
+def reward_name(path: Path) -> str:
+    """A reward column's name: the run directory's name, or an ensemble file's stem."""
+    path = Path(path).resolve()
+    return path.stem if path.is_file() else path.name
 
 
 @torch.no_grad()

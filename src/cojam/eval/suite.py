@@ -35,13 +35,14 @@ from cojam.data.cache import load_spec
 from cojam.data.tokens import TokenSpec
 from cojam.eval import adaptation
 from cojam.eval.baselines import baseline_systems
-from cojam.eval.learned_rewards import RewardFn, flag_reward_hacking, load_reward, reward_scores
+from cojam.eval.learned_rewards import flag_reward_hacking, reward_name, reward_scores
 from cojam.eval.model_systems import Sampling, load_accompanist, model_system
 from cojam.eval.pieces import Piece, System, check_outputs, load_pieces
 from cojam.eval.report import write_report
 from cojam.eval.scoring import SystemScores, score_outputs
 from cojam.eval.selfplay import melody_facts, selfplay_pieces
 from cojam.models.checkpoint import kind_of, load_model
+from cojam.rewards.ensemble import RewardFn, load_reward
 
 DEFAULT_MAX_FRAMES = 256  # the training window of DESIGN.md, when no model sets one
 
@@ -157,7 +158,7 @@ def run_evaluation(
             online_models[name] = model
     reward_fns: dict[str, RewardFn] = {}
     for run_dir in rewards:
-        reward_fns[_unique_name(Path(run_dir).resolve().name, reward_fns)] = load_reward(run_dir)
+        reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(run_dir)
 
     pieces = load_pieces(data_dir, config.split, spec, max_frames, config.limit_songs)
     if not pieces:
