@@ -1,8 +1,9 @@
 """The report's figures, drawn only from the files ``cojam eval`` wrote (``results.json``,
 ``sequences.json``), so ``cojam report`` can redraw them at any time.
 
-- ``harmony_vs_diversity.png`` — each system at (harmony, Vendi) with 95% bars: the
-  trade-off the RL stages move along; one chord forever sits at the bottom;
+- ``harmony_vs_diversity.png`` — each system at (harmony, Vendi) with 95% bars, for the
+  symbol and the key-free Vendi: the trade-off the RL stages move along; one chord
+  forever sits at the bottom of the key-free panel;
 - ``adaptation.png`` — mean per-beat harmony around the key change, pooled over shifts
   and for the published protocol (a tritone at beat 16);
 - ``adaptation_by_shift.png`` — harmony in the beats after the change, per shift k;
@@ -42,21 +43,24 @@ def _error_bar(value: float, interval: Sequence[float | None]) -> list[list[floa
 
 
 def harmony_vs_diversity(results: Mapping[str, Any], path: Path) -> None:
+    """Two panels: harmony against the symbol Vendi and against the key-free Vendi."""
     systems, intervals = results["systems"], results["intervals"]
     colours = _colours(list(systems))
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for name, values in systems.items():
-        x, y = values.get("harmony"), values.get("vendi")
-        if x is None or y is None:
-            continue
-        ax.errorbar(x, y, xerr=_error_bar(x, intervals[name]["harmony"]),
-                    yerr=_error_bar(y, intervals[name]["vendi"]),
-                    fmt="o", color=colours[name], capsize=3)
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.set_xlabel("harmony (note-in-chord ratio)")
-    ax.set_ylabel("Vendi score (effective distinct chord sequences)")
-    ax.set_title("Harmony vs diversity (95% intervals)")
-    ax.grid(alpha=0.3)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
+    for ax, key, label in ((axes[0], "vendi", "Vendi (chord symbols)"),
+                           (axes[1], "vendi_relative", "Vendi (key-free: root motion, quality)")):
+        for name, values in systems.items():
+            x, y = values.get("harmony"), values.get(key)
+            if x is None or y is None:
+                continue
+            ax.errorbar(x, y, xerr=_error_bar(x, intervals[name]["harmony"]),
+                        yerr=_error_bar(y, intervals[name][key]),
+                        fmt="o", color=colours[name], capsize=3)
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.set_xlabel("harmony (note-in-chord ratio)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Harmony vs diversity (95% intervals)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -168,6 +168,11 @@ def header(results: Mapping[str, Any]) -> list[str]:
             rows.append([f"`{name}`", info["kind"], f"`{info['run']}`", f"`{info['recipe']}`",
                          f"`{info['git_commit']}`"])
     lines += [table(["system", "kind", "run", "recipe", "trained at commit"], rows), ""]
+    missing = [name for name in ("mle", "teacher") if name not in meta["systems"]]
+    if missing:
+        lines += [f"Not in this report: {', '.join(f'`{n}`' for n in missing)} (pass "
+                  "`--model mle=RUN` for the online MLE model, `--model teacher=RUN` for the "
+                  "offline teacher).", ""]
     rewards = meta.get("rewards") or {}
     lines.append("Reward models: " + (", ".join(f"`{n}` (`{r}`)" for n, r in rewards.items())
                                       if rewards else "none were given."))
