@@ -1,0 +1,185 @@
+"""One websocket, one jam: read messages in order, act on them, answer, log.
+
+A ``Hub`` holds what sessions share (the models, the log folder, the session count); a
+``Connection`` holds what one session owns (its engine and KV cache, its log, its rate
+limit). Messages of one session are handled strictly in order, so every ``plan`` answers
+its ``tick`` in order; the model runs in a worker thread so other sessions' sockets stay
+responsive meanwhile. When the socket goes away, for any reason, the log is closed and
+the session's cache is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cojam.live.engine import EngineError, JamSession
+from cojam.live.model_choice import ModelChoiceError, choose
+from cojam.live.protocol import (
+    MESSAGE_BURST,
+    NoteOff,
+    NoteOn,
+    ProtocolError,
+    RateLimit,
+    Start,
+    Stop,
+    Tick,
+    error_message,
+    parse_client_message,
+    plan_message,
+    ready_message,
+    stopped_message,
+)
+from cojam.live.session_log import SessionLog, new_session_id
+from cojam.models.online import OnlineModel
+
+MAX_SESSIONS = 32  # sessions at once; more are refused with close code 1013
+MAX_DROPPED = 5 * MESSAGE_BURST  # rate-limited messages before the socket is closed (1008)
+
+
+class Hub:
+    """What all sessions of one server share."""
+
+    def __init__(self, models: dict[str, OnlineModel], sessions_dir: Path,
+                 max_sessions: int = MAX_SESSIONS):
+        self.models = models
+        self.sessions_dir = Path(sessions_dir)
+        self.max_sessions = max_sessions
+        self.active = 0
+        self.created: set[str] = set()  # session ids this server logged (for downloads)
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """Worker threads for model calls: one per core, more would only contend."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+        return self._limiter
+
+    @staticmethod
+    def midi_url(session_id: str) -> str:
+        return f"/api/sessions/{session_id}/midi"
+
+
+class Connection:
+    """One client's session over one websocket."""
+
+    def __init__(self, hub: Hub, websocket: WebSocket):
+        self.hub = hub
+        self.websocket = websocket
+        self.engine: JamSession | None = None
+        self.log: SessionLog | None = None
+        self.rate = RateLimit()
+        self.dropped = 0
+
+    async def run(self) -> None:
+        """Serve the socket until the client stops or leaves."""
+        await self.websocket.accept()
+        if self.hub.active >= self.hub.max_sessions:
+            await self._send(error_message(f"the server is full ({self.hub.max_sessions} "
+                                           f"sessions); try again later"))
+            await self.websocket.close(code=1013)
+            return
+        self.hub.active += 1
+        reason = "disconnect"
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if not self.rate.allow(time.monotonic()):
+                    self.dropped += 1
+                    if self.dropped > MAX_DROPPED:
+                        await self.websocket.close(code=1008, reason="message rate limit")
+                        return
+                    await self._error("too many messages: at most "
+                                      f"{self.rate.rate:g} per second", None)
+                    continue
+                parsed = None
+                try:
+                    parsed = parse_client_message(message.get("text") or message.get("bytes")
+                                                  or "")
+                    if await self._handle(parsed):
+                        reason = "stop"
+                        await self.websocket.close(code=1000)
+                        return
+                except ProtocolError as e:
+                    await self._error(str(e), e.ref)
+                except (EngineError, ModelChoiceError) as e:
+                    await self._error(str(e), getattr(parsed, "type", None))
+        except WebSocketDisconnect:
+            return
+        finally:
+            self.hub.active -= 1
+            self._close_log(reason)
+            self.engine = None  # frees the session's cache
+
+    async def _send(self, data: dict[str, Any]) -> None:
+        await self.websocket.send_json(data)
+
+    async def _error(self, message: str, ref: str | None) -> None:
+        if self.log is not None:
+            self.log.write("error", message=message, ref=ref)
+        await self._send(error_message(message, ref))
+
+    def _close_log(self, reason: str) -> None:
+        if self.log is not None and not self.log.closed:
+            beat = self.engine.last_beat if self.engine is not None else None
+            self.log.write("stopped", reason=reason, beat=beat or 0.0)
+            self.log.close()
+
+    async def _handle(self, message: Start | NoteOn | NoteOff | Tick | Stop) -> bool:
+        """Act on one message; True when the session is over."""
+        if isinstance(message, Stop):
+            session = self.log.id if self.log is not None else None
+            self._close_log("stop")
+            midi = self.hub.midi_url(session) if session else None
+            await self._send(stopped_message(session, midi))
+            return True
+        if isinstance(message, Start):
+            await self._start(message)
+            return False
+        if self.engine is None or self.log is None:
+            raise ProtocolError(f"send start before {message.type}", message.type)
+        if isinstance(message, NoteOn):
+            self.engine.note_on(message.pitch, message.beat)
+            self.log.write("note_on", pitch=message.pitch, beat=message.beat)
+        elif isinstance(message, NoteOff):
+            self.engine.note_off(message.pitch, message.beat)
+            self.log.write("note_off", pitch=message.pitch, beat=message.beat)
+        else:
+            await self._tick(message.beat)
+        return False
+
+    async def _start(self, message: Start) -> None:
+        if self.engine is not None:
+            raise ProtocolError("the session has already started; open a new socket for a "
+                                "new session", "start")
+        name, model = choose(self.hub.models, message.model)
+        seed = message.seed if message.seed is not None else secrets.randbits(53)
+        settings = message.settings(seed)
+        engine = JamSession(model, settings)  # raises EngineError for unfit settings
+        session_id = new_session_id()
+        self.log = SessionLog(self.hub.sessions_dir, session_id,
+                              {"model": name, "settings": asdict(settings)})
+        self.hub.created.add(session_id)
+        self.engine = engine
+        await self._send(ready_message(session_id, list(self.hub.models), name, settings))
+
+    async def _tick(self, beat: float) -> None:
+        assert self.engine is not None and self.log is not None
+        plan = await anyio.to_thread.run_sync(self.engine.tick, beat,
+                                              limiter=self.hub.limiter)
+        milliseconds = plan.report.seconds * 1000
+        for symbol, onset in plan.new_commits:
+            self.log.write("commit", symbol=symbol, onset=onset)
+        self.log.write("plan", beat=beat, ms=round(milliseconds, 3), chords=[
+            [c.symbol, c.onset, c.duration, c.committed] for c in plan.chords])
+        await self._send(plan_message(beat, plan.chords, milliseconds))

@@ -1,0 +1,178 @@
+"""Protocol v1: the JSON messages of a jam websocket, their limits, and their validation.
+
+``docs/protocol.md`` is the written spec; this module is its executable form. Every
+client message is checked here before anything acts on it: size, JSON syntax, version,
+type, and each field's type and range (strictly: ``"60"`` is not a pitch, ``true`` is not
+a number). A bad message raises ``ProtocolError``, which the server answers with an
+``error`` message while the session goes on. Unknown fields are ignored, so the protocol
+can grow by adding fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cojam.live.engine import JamSettings
+from cojam.live.plan import PlannedChord
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_BEAT = 100_000.0  # ~14 hours at 120 BPM
+MESSAGES_PER_SECOND = 100  # sustained rate a client may send
+MESSAGE_BURST = 200  # messages a client may send at once above that rate
+
+Beat = Annotated[float, Field(ge=0, le=MAX_BEAT, allow_inf_nan=False)]
+Pitch = Annotated[int, Field(ge=0, le=127)]
+
+
+class ProtocolError(ValueError):
+    """A client message that breaks the protocol; ``ref`` names its type when known."""
+
+    def __init__(self, message: str, ref: str | None = None):
+        super().__init__(message)
+        self.ref = ref
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    v: Literal[1]
+
+
+class Start(_Message):
+    """Begin a session with these settings; answered by ``ready``."""
+
+    type: Literal["start"]
+    tempo: float = Field(120.0, ge=20, le=300, allow_inf_nan=False)
+    beats_per_bar: int = Field(4, ge=1, le=12)
+    lookahead: int = Field(8, ge=1, le=16)
+    commit: int = Field(2, ge=1, le=16)
+    count_in: int = Field(8, ge=0, le=64)
+    model: str = Field("default", min_length=1, max_length=100)
+    temperature: float = Field(1.0, ge=0, le=2, allow_inf_nan=False)
+    seed: int | None = Field(None, ge=0, le=2**53)
+
+    @model_validator(mode="after")
+    def _commit_within_lookahead(self) -> Start:
+        if self.commit > self.lookahead:
+            raise ValueError(f"commit ({self.commit}) must not exceed lookahead "
+                             f"({self.lookahead})")
+        return self
+
+    def settings(self, seed: int) -> JamSettings:
+        return JamSettings(
+            tempo=self.tempo, beats_per_bar=self.beats_per_bar, lookahead=self.lookahead,
+            commit=self.commit, count_in=self.count_in, temperature=self.temperature, seed=seed,
+        )
+
+
+class NoteOn(_Message):
+    type: Literal["note_on"]
+    pitch: Pitch
+    beat: Beat
+
+
+class NoteOff(_Message):
+    type: Literal["note_off"]
+    pitch: Pitch
+    beat: Beat
+
+
+class Tick(_Message):
+    """The client's clock reached ``beat``; answered by ``plan``."""
+
+    type: Literal["tick"]
+    beat: Beat
+
+
+class Stop(_Message):
+    """End the session; answered by ``stopped``, then the socket closes."""
+
+    type: Literal["stop"]
+
+
+ClientMessage = Start | NoteOn | NoteOff | Tick | Stop
+MESSAGE_TYPES: dict[str, type[_Message]] = {
+    "start": Start, "note_on": NoteOn, "note_off": NoteOff, "tick": Tick, "stop": Stop,
+}
+
+
+def _describe(error: ValidationError, type_name: str) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "message"
+    text = f"{type_name}.{where}: {first['msg']}"
+    if first["type"] != "missing" and "input" in first and not isinstance(first["input"], dict):
+        text += f" (got {json.dumps(first['input'])[:40]})"
+    return text
+
+
+def parse_client_message(data: str | bytes) -> ClientMessage:
+    """One websocket frame -> a validated message, or ``ProtocolError`` saying why not."""
+    if isinstance(data, bytes):
+        raise ProtocolError("messages are JSON text frames, not binary")
+    if len(data.encode()) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message of {len(data.encode())} bytes is over the "
+                            f"{MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        raw = json.loads(data)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ProtocolError(f"malformed JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError("a message is a JSON object")
+    type_name = raw.get("type")
+    ref = type_name if isinstance(type_name, str) and type_name in MESSAGE_TYPES else None
+    if raw.get("v") != PROTOCOL_VERSION or isinstance(raw.get("v"), bool):
+        raise ProtocolError(f"unsupported protocol version {raw.get('v')!r}; this server "
+                            f"speaks v {PROTOCOL_VERSION}", ref)
+    if ref is None:
+        raise ProtocolError(f"unknown message type {str(type_name)[:40]!r}; known: "
+                            f"{', '.join(MESSAGE_TYPES)}")
+    try:
+        return MESSAGE_TYPES[ref].model_validate_json(data)
+    except ValidationError as e:
+        raise ProtocolError(_describe(e, ref), ref) from None
+
+
+# ---------------------------------------------------------------- server -> client
+
+def ready_message(session: str, models: list[str], model: str, settings: JamSettings
+                  ) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "type": "ready", "session": session, "models": models,
+            "model": model, "settings": asdict(settings)}
+
+
+def plan_message(beat: float, chords: list[PlannedChord], compute_ms: float) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "type": "plan", "beat": beat,
+            "chords": [c.to_dict() for c in chords], "compute_ms": round(compute_ms, 3)}
+
+
+def error_message(message: str, ref: str | None = None) -> dict[str, Any]:
+    reply: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": "error", "message": message}
+    if ref is not None:
+        reply["ref"] = ref
+    return reply
+
+
+def stopped_message(session: str | None, midi_url: str | None) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "type": "stopped", "log": session, "midi": midi_url}
+
+
+class RateLimit:
+    """A token bucket: ``rate`` messages per second on average, ``burst`` at once."""
+
+    def __init__(self, rate: float = MESSAGES_PER_SECOND, burst: float = MESSAGE_BURST):
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.updated: float | None = None
+
+    def allow(self, now: float) -> bool:
+        if self.updated is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

@@ -1,0 +1,220 @@
+"""Protocol v1 over the real app's websocket: every message type, every kind of bad
+message (answered with an error while the session goes on), isolation and clean-up."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from cojam.live.protocol import MAX_MESSAGE_BYTES
+from cojam.live.server import create_app
+from cojam.live.session_log import read_session
+
+START = {"v": 1, "type": "start", "tempo": 120, "beats_per_bar": 4, "lookahead": 2,
+         "commit": 1, "count_in": 1, "model": "default", "temperature": 1.0, "seed": 5}
+
+
+@pytest.fixture
+def app(model, tmp_path):
+    return create_app({"tiny": model}, tmp_path / "sessions")
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as client:
+        yield client
+
+
+def started(socket, **changes) -> dict:
+    socket.send_json({**START, **changes})
+    reply = socket.receive_json()
+    assert reply["type"] == "ready", reply
+    return reply
+
+
+def test_a_whole_session(client, app, tmp_path):
+    with client.websocket_connect("/ws") as socket:
+        ready = started(socket)
+        assert ready["v"] == 1 and ready["models"] == ["tiny"] and ready["model"] == "tiny"
+        assert ready["settings"]["lookahead"] == 2 and ready["settings"]["seed"] == 5
+        socket.send_json({"v": 1, "type": "note_on", "pitch": 60, "beat": 1.0})
+        socket.send_json({"v": 1, "type": "tick", "beat": 1.25})
+        plan = socket.receive_json()
+        assert plan["type"] == "plan" and plan["beat"] == 1.25
+        assert plan["chords"][0]["onset"] <= 1.25
+        assert set(plan["chords"][0]) == {"symbol", "onset", "duration", "committed"}
+        assert plan["compute_ms"] >= 0
+        socket.send_json({"v": 1, "type": "note_off", "pitch": 60, "beat": 1.5})
+        for beat in (1.5, 1.75, 2.0):
+            socket.send_json({"v": 1, "type": "tick", "beat": beat})
+            assert socket.receive_json()["beat"] == beat
+        socket.send_json({"v": 1, "type": "stop"})
+        stopped = socket.receive_json()
+        assert stopped["type"] == "stopped" and stopped["log"] == ready["session"]
+        with pytest.raises(WebSocketDisconnect):
+            socket.receive_json()
+    events = read_session(tmp_path / "sessions" / f"{ready['session']}.jsonl")
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "session" and kinds[-1] == "stopped" and events[-1]["reason"] == "stop"
+    assert {"note_on", "note_off", "plan", "commit"} <= set(kinds)
+    midi = client.get(stopped["midi"])
+    assert midi.status_code == 200 and midi.content.startswith(b"MThd")
+
+
+def test_default_names_the_first_model_and_unknown_fields_are_ignored(client):
+    with client.websocket_connect("/ws") as socket:
+        ready = started(socket, future_field={"x": 1})
+        assert ready["model"] == "tiny"
+        socket.send_json({"v": 1, "type": "tick", "beat": 0.0, "client_time": 12.5})
+        assert socket.receive_json()["type"] == "plan"
+
+
+BAD_MESSAGES = [
+    ("not json", "{'v': 1", "malformed JSON", None),
+    ("not an object", "[1, 2]", "JSON object", None),
+    ("unknown type", {"v": 1, "type": "dance"}, "unknown message type", None),
+    ("no type", {"v": 1}, "unknown message type", None),
+    ("wrong version", {"v": 2, "type": "tick", "beat": 1}, "version", "tick"),
+    ("no version", {"type": "tick", "beat": 1}, "version", "tick"),
+    ("missing field", {"v": 1, "type": "tick"}, "tick.beat: Field required", "tick"),
+    ("pitch as text", {"v": 1, "type": "note_on", "pitch": "60", "beat": 1},
+     "note_on.pitch", "note_on"),
+    ("pitch fraction", {"v": 1, "type": "note_on", "pitch": 60.5, "beat": 1},
+     "note_on.pitch", "note_on"),
+    ("pitch too high", {"v": 1, "type": "note_on", "pitch": 128, "beat": 1},
+     "note_on.pitch", "note_on"),
+    ("pitch as bool", {"v": 1, "type": "note_off", "pitch": True, "beat": 1},
+     "note_off.pitch", "note_off"),
+    ("negative beat", {"v": 1, "type": "tick", "beat": -1}, "tick.beat", "tick"),
+    ("huge beat", {"v": 1, "type": "tick", "beat": 1e9}, "tick.beat", "tick"),
+    ("NaN beat", '{"v": 1, "type": "tick", "beat": NaN}', "tick.beat", "tick"),
+    ("second start", START, "already started", "start"),
+    ("tick backwards", {"v": 1, "type": "tick", "beat": 0.5}, "before the previous", "tick"),
+    ("clock jump", {"v": 1, "type": "tick", "beat": 90.0}, "jumps more than", "tick"),
+    ("note far ahead", {"v": 1, "type": "note_on", "pitch": 60, "beat": 80},
+     "ahead of the clock", "note_on"),
+    ("pitch outside model", {"v": 1, "type": "note_on", "pitch": 5, "beat": 2},
+     "outside the model's range", "note_on"),
+    ("deep nesting", "[" * 5000 + "]" * 5000, "", None),
+    ("oversized", json.dumps({"v": 1, "type": "tick", "beat": 2, "pad": "x" * MAX_MESSAGE_BYTES}),
+     "over the", None),
+]
+
+
+@pytest.mark.parametrize("name,message,expected,ref", BAD_MESSAGES,
+                         ids=[m[0] for m in BAD_MESSAGES])
+def test_bad_message_gets_an_error_and_the_session_goes_on(client, name, message, expected,
+                                                           ref):
+    with client.websocket_connect("/ws") as socket:
+        started(socket)
+        socket.send_json({"v": 1, "type": "tick", "beat": 1.0})
+        assert socket.receive_json()["type"] == "plan"
+        if isinstance(message, str):
+            socket.send_text(message)
+        else:
+            socket.send_json(message)
+        error = socket.receive_json()
+        assert error["type"] == "error" and error["v"] == 1
+        assert expected in error["message"]
+        assert error.get("ref") == ref
+        socket.send_json({"v": 1, "type": "tick", "beat": 1.25})
+        plan = socket.receive_json()
+        assert plan["type"] == "plan" and plan["beat"] == 1.25
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"tempo": 1000}, "start.tempo"),
+    ({"lookahead": 0}, "start.lookahead"),
+    ({"commit": 3, "lookahead": 2}, "must not exceed"),
+    ({"temperature": -0.5}, "start.temperature"),
+    ({"count_in": 1.5}, "start.count_in"),
+    ({"model": "missing"}, "no model 'missing'"),
+    ({"lookahead": 16}, "too long for a model"),
+])
+def test_bad_start_is_refused_and_a_good_one_still_works(client, change, expected):
+    with client.websocket_connect("/ws") as socket:
+        socket.send_json({**START, **change})
+        error = socket.receive_json()
+        assert error["type"] == "error" and expected in error["message"]
+        assert error["ref"] == "start"
+        started(socket)
+
+
+def test_messages_before_start_and_binary_frames(client):
+    with client.websocket_connect("/ws") as socket:
+        socket.send_json({"v": 1, "type": "tick", "beat": 0.0})
+        error = socket.receive_json()
+        assert "send start before tick" in error["message"] and error["ref"] == "tick"
+        socket.send_bytes(b"\x00\x01")
+        assert "text frames" in socket.receive_json()["message"]
+        socket.send_json({"v": 1, "type": "stop"})
+        assert socket.receive_json() == {"v": 1, "type": "stopped", "log": None, "midi": None}
+
+
+def test_rate_limit(client):
+    with client.websocket_connect("/ws") as socket:
+        started(socket)
+        for _ in range(260):
+            socket.send_json({"v": 1, "type": "note_off", "pitch": 60, "beat": 0.0})
+        time.sleep(0.1)  # the bucket refills, so stop is not dropped
+        socket.send_json({"v": 1, "type": "stop"})
+        replies = []
+        while not replies or replies[-1]["type"] != "stopped":
+            replies.append(socket.receive_json())
+        limited = [r for r in replies if "too many messages" in r.get("message", "")]
+        assert 40 <= len(limited) <= 70
+
+
+def test_sessions_are_isolated_and_freed(client, app, tmp_path):
+    hub = app.state.hub
+    with client.websocket_connect("/ws") as first, client.websocket_connect("/ws") as second:
+        a, b = started(first), started(second)
+        assert a["session"] != b["session"] and hub.active == 2
+        plans = {"first": [], "second": []}
+        for step in range(12):
+            beat = 1 + step * 0.25
+            first.send_json({"v": 1, "type": "note_on", "pitch": 60 + step, "beat": beat})
+            for name, socket in (("first", first), ("second", second)):
+                socket.send_json({"v": 1, "type": "tick", "beat": beat})
+                plans[name].append(socket.receive_json())
+    # the second session heard none of the first one's notes: it plays what a session
+    # alone with the same seed plays
+    with client.websocket_connect("/ws") as alone:
+        started(alone)
+        for step in range(12):
+            alone.send_json({"v": 1, "type": "tick", "beat": 1 + step * 0.25})
+            assert alone.receive_json()["chords"] == plans["second"][step]["chords"]
+    assert plans["first"] != plans["second"]
+    assert hub.active == 0
+    log = read_session(tmp_path / "sessions" / f"{a['session']}.jsonl")
+    assert log[-1]["type"] == "stopped" and log[-1]["reason"] == "disconnect"
+
+
+def test_cross_origin_socket_is_refused(client):
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as s:
+            s.receive_json()
+    assert info.value.code == 1008
+
+
+def test_server_full(model, tmp_path):
+    with TestClient(create_app({"tiny": model}, tmp_path, max_sessions=1)) as client:
+        with client.websocket_connect("/ws") as first:
+            started(first)
+            with client.websocket_connect("/ws") as second:
+                assert "server is full" in second.receive_json()["message"]
+                with pytest.raises(WebSocketDisconnect) as info:
+                    second.receive_json()
+                assert info.value.code == 1013
+
+
+def test_page_models_and_unknown_midi(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "cojam" in page.text
+    assert client.get("/api/models").json() == {"models": ["tiny"]}
+    assert client.get("/api/sessions/20250101-120000-abcdef/midi").status_code == 404
+    assert client.get("/api/sessions/..%2f..%2fetc/midi").status_code == 404
