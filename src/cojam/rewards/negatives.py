@@ -3,8 +3,10 @@
 Each negative keeps a real melody and replaces its chord row (pure functions on token
 rows, no padding):
 
-- ``other_song``: the chords of another song, cropped or tiled to the melody's length —
-  plausible chords, unrelated to this melody;
+- ``other_song``: the chords of another song, cropped or tiled to the melody's length
+  from a whole beat — plausible chords on the same beat grid, unrelated to this melody
+  (a crop from any frame would put most chord changes off the beat, which a model can
+  spot without listening to the chords);
 - ``shifted``: the song's own chords rotated in time by at least a beat (4 frames) —
   right key and chord vocabulary, wrong moment;
 - ``transposed``: the song's own chords moved by 1..11 semitones — right rhythm and
@@ -65,6 +67,7 @@ class NegativeSampler:
         if unknown or not kinds:
             raise ValueError(f"negative kinds {list(kinds)}: choose from {KINDS}")
         self.kinds = tuple(kinds)
+        self.frames_per_beat = spec.frames_per_beat
         self.tables = {k: transposition_table(spec, k) for k in range(1, 12)}
 
     def negative(self, kind: str, index: int, examples: Sequence[FrameExample],
@@ -77,7 +80,8 @@ class NegativeSampler:
             if not others:
                 raise ValueError(f"batch holds only song {real.song_id!r}: no other song")
             other = others[int(rng.integers(len(others)))].chords
-            chords = fit_length(other, length, int(rng.integers(len(other))))
+            beats = (len(other) - 1) // self.frames_per_beat + 1  # beats starting inside
+            chords = fit_length(other, length, self.frames_per_beat * int(rng.integers(beats)))
         elif kind == "shifted":
             if length < 2 * MIN_SHIFT:
                 raise ValueError(f"{real.song_id}: {length} frames cannot shift by a beat")
