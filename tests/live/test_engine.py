@@ -97,11 +97,31 @@ def test_reuse_gives_the_same_greedy_plans_as_recomputing():
     small = tiny_model(max_frames=48)
     notes = melody(7, 30, start=1)
     options = settings(temperature=0.0, lookahead=2, commit=1, beats_per_bar=2, count_in=1)
-    cached = play(JamSession(small, options), notes, until=30, step=0.5)
+    cached = play(JamSession(small, options, replan_budget=None), notes, until=30, step=0.5)
     recomputed = play(JamSession(small, options, reuse_cache=False), notes, until=30,
                       step=0.5)
     assert [spans(p) for p in cached] == [spans(p) for p in recomputed]
     assert sum(p.report.prefilled for p in cached) >= 3  # the window was rebuilt
+
+
+def test_a_small_budget_bounds_a_tick_and_changes_no_commitment(model):
+    """With 4 samples a tick past the commit horizon, a surprise leaves the far end of the
+    plan to an older plan for a few ticks; what is committed is what a full re-plan
+    commits (greedy), and every plan still covers the lookahead."""
+    notes = melody(10, 12, start=1)
+    options = settings(temperature=0.0, lookahead=4, commit=1, count_in=1)
+    budgeted = JamSession(model, options, replan_budget=4)
+    plans = play(budgeted, notes, until=12)
+    full = JamSession(model, options, replan_budget=None)
+    play(full, notes, until=12)
+    assert budgeted.chords == full.chords
+    assert any(p.report.stale_frames > 0 for p in plans)
+    for plan in plans[1:]:
+        # the commit horizon moves one frame a tick: one chord, at most a frame of
+        # expected melody per frame re-planned before it, plus the budget
+        assert plan.report.sampled <= 2 + 4 * 1 + 4
+        end = plan.chords[-1].onset + plan.chords[-1].duration
+        assert end >= plan.beat + 4
 
 
 def test_a_tick_feeds_only_new_frames_and_the_replanned_part(model):
@@ -137,7 +157,9 @@ def silence_expecting_model() -> OnlineModel:
 def test_plan_is_kept_while_the_melody_is_as_expected_and_replanned_when_not():
     session = JamSession(silence_expecting_model(), settings(temperature=0.0, count_in=0))
     plans = play(session, [], until=3.75)
-    assert all(p.report.replanned_from is None and p.report.sampled <= 2 for p in plans[1:])
+    assert all(p.report.replanned_from is None for p in plans[1:])
+    caught_up = next(i for i, p in enumerate(plans) if p.report.stale_frames == 0)
+    assert all(p.report.sampled <= 2 for p in plans[caught_up + 1 :])
     session.note_on(64, 4.1)  # frame 16, not expected
     assert session.tick(4.0).report.replanned_from is None  # frame 16 is not final yet
     assert session.tick(4.25).report.replanned_from == 16

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cojam.data.tokens import TokenSpec
-from cojam.live.plan import PlannedChord, chord_spans
+from cojam.live.plan import PlannedChord, chord_spans, stitch
 
 SPEC = TokenSpec(chords=("C", "Am", "G"))
 N, ON, HOLD = SPEC.chord_silence, SPEC.chord_on, SPEC.chord_hold
@@ -23,3 +23,12 @@ def test_spans_from_frames():
 
 def test_a_silent_plan_is_one_n():
     assert chord_spans(SPEC, [N] * 8, 4, 0, 4) == [PlannedChord("N", 0.0, 3.0, True)]
+
+
+def test_stitch_fresh_then_older_then_held():
+    fresh = [ON("C"), HOLD("C")]
+    older = [ON("Am"), HOLD("Am"), HOLD("Am"), ON("G")]
+    assert stitch(SPEC, fresh, older, 6) == [ON("C"), HOLD("C"), ON("Am"), ON("G"),
+                                             HOLD("G"), HOLD("G")]
+    assert stitch(SPEC, [HOLD("C")], [], 3) == [HOLD("C"), HOLD("C"), HOLD("C")]
+    assert stitch(SPEC, [N], [N, HOLD("G")], 2) == [N, ON("G")]

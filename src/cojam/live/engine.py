@@ -9,16 +9,19 @@ The client owns the clock. On every ``tick(beat)`` the session
    the expected one, everything from that frame on is dropped (``KVCache.truncate``);
    when it matches, the old continuation was sampled from exactly the same prefix and is
    kept as it is;
-3. continues the sequence to ``tick + lookahead``: committed chords and real melody are
-   fed as given, every other token is sampled (chords *and* the expected melody, which
-   is what lets it place chords ahead of the present);
+3. continues the sequence: committed chords and real melody are fed as given, every other
+   token is sampled (chords *and* the expected melody, which is what lets it place
+   chords ahead of the present). It always reaches ``tick + commit``; beyond that it
+   samples at most ``replan_budget`` tokens per tick, so a tick's cost stays bounded
+   when the musician surprises the model: the far end of the plan then shows what the
+   previous plan had there, and the fresh part catches up over the next ticks;
 4. commits every chord frame before ``tick + commit``: from then on that frame's chord is
    fed as given and never changes, whatever the musician plays next.
 
 Why this is cheap: a tick feeds only the new real frames and samples only the dropped
 part of the plan, on top of the cached keys/values of the unchanged prefix; the whole
-history is never recomputed per tick (``reuse_cache=False`` does exactly that, for the
-benchmark's baseline).
+history is never recomputed per tick (``reuse_cache=False`` does exactly that, with no
+budget, for the benchmark's baseline).
 
 No leakage: a chord frame is sampled only while the sequence ends at the melody of the
 frame before it, so the chord of frame t never depends on the melody of frame t.
@@ -41,12 +44,13 @@ import torch
 
 from cojam.data.tokens import BOS
 from cojam.live.melody_input import MelodyInput, MelodyInputError
-from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span
+from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
 from cojam.models.sampling import allowed_mask, sample_tokens
 
 MAX_TICK_ADVANCE_BEATS = 16  # one tick may move the clock at most this far
 MAX_NOTE_LEAD_BEATS = 16  # a note may be stamped at most this far ahead of the clock
+REPLAN_BUDGET = 12  # tokens sampled per tick beyond what the commit horizon needs
 
 
 class EngineError(ValueError):
@@ -86,6 +90,8 @@ class TickReport:
     """tokens run through the model (new real frames, given tokens and samples)"""
     replanned_from: int | None
     """frame from which the previous plan was dropped (None: kept or rebuilt)"""
+    stale_frames: int
+    """frames at the end of the plan shown from an earlier plan (the budget ran out)"""
     prefilled: bool
     """the sequence was rebuilt and prefilled (first tick, window shift, or no reuse)"""
     seconds: float
@@ -105,13 +111,15 @@ class Plan:
 class JamSession:
     """One jam: the frame history, the model's sequence and its cache, the random state."""
 
-    def __init__(self, model: OnlineModel, settings: JamSettings, reuse_cache: bool = True):
+    def __init__(self, model: OnlineModel, settings: JamSettings, reuse_cache: bool = True,
+                 replan_budget: int | None = REPLAN_BUDGET):
         if model.config.role != "accompanist":
             raise EngineError(f"the live engine needs an accompanist, not a "
                               f"{model.config.role!r} model")
         spec = model.spec
         self.model, self.spec, self.settings = model, spec, settings
         self.reuse_cache = reuse_cache
+        self.replan_budget = replan_budget if reuse_cache else None
         per_beat = spec.frames_per_beat
         self.bar_frames = round(settings.beats_per_bar * per_beat)
         self.max_frames = model.config.max_frames
@@ -132,6 +140,8 @@ class JamSession:
         self.span_onsets: list[int] = [0] * count_in_frames  # onset frame of each one's span
         self.window_start = 0  # absolute frame of the sequence's first frame
         self.tokens: list[int] = [BOS]  # the model's sequence from window_start
+        self.shown: list[int] = []  # chord tokens of the last plan, from frame shown_from
+        self.shown_from = 0
         self.cache = model.new_cache(1)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.last_beat: float | None = None
@@ -177,35 +187,39 @@ class JamSession:
         replanned_from, prefilled = None, False
         while beat - clock > self.settings.commit:
             clock += self.settings.commit
-            _, _, dropped, rebuilt = self._advance(clock, self.settings.commit)
+            _, _, dropped, rebuilt = self._advance(clock, self.settings.commit, 0)
             replanned_from = dropped if replanned_from is None else replanned_from
             prefilled = prefilled or rebuilt
-        now, end, dropped, rebuilt = self._advance(beat, self.settings.lookahead)
+        now, end, dropped, rebuilt = self._advance(beat, self.settings.lookahead,
+                                                   self.replan_budget)
         self.last_beat = beat
-        chords = chord_spans(
-            self.spec,
-            [self.tokens[self._chord_position(f)] for f in range(now, end)],
-            now,
-            self.span_onsets[now],
-            len(self.chords),
-        )
+        fresh_end = min(end, self.window_start + len(self.tokens) // 2)
+        fresh = [self.tokens[self._chord_position(f)] for f in range(now, fresh_end)]
+        older = self.shown[now - self.shown_from :] if now >= self.shown_from else []
+        self.shown, self.shown_from = stitch(self.spec, fresh, older, end - now), now
+        chords = chord_spans(self.spec, self.shown, now, self.span_onsets[now],
+                             len(self.chords))
         report = TickReport(
             self._sampled,
             self._forwards,
             self._fed,
             dropped if replanned_from is None else replanned_from,
+            end - fresh_end,
             prefilled or rebuilt,
             time.perf_counter() - started,
         )
         return Plan(beat, chords, self._new_commits(), report)
 
-    def _advance(self, beat: float, horizon: int) -> tuple[int, int, int | None, bool]:
-        """Move the clock to ``beat``, plan ``horizon`` beats ahead and commit.
-        Returns (present frame, plan end frame, frame the old plan was dropped from,
-        whether the sequence was rebuilt)."""
+    def _advance(self, beat: float, horizon: int, budget: int | None
+                 ) -> tuple[int, int, int | None, bool]:
+        """Move the clock to ``beat``, plan towards ``horizon`` beats ahead (sampling at
+        most ``budget`` tokens past the commit horizon) and commit. Returns (present
+        frame, plan end frame, frame the old plan was dropped from, whether the sequence
+        was rebuilt)."""
         per_beat = self.spec.frames_per_beat
         now = math.floor(beat * per_beat)
         end = math.ceil((beat + horizon) * per_beat)
+        commit_to = math.ceil((beat + self.settings.commit) * per_beat)
         first_new = len(self.real)
         self.real.extend(self.melody.finalize(now))
         dropped = None
@@ -217,8 +231,9 @@ class JamSession:
             self._rebuild()
         else:
             dropped = self._drop_mispredicted(first_new)
-        self._fill(end)
-        self._commit(math.ceil((beat + self.settings.commit) * per_beat))
+        self._fill(self._chord_position(commit_to - 1) + 1)  # what the commits need
+        self._fill(1 + 2 * (end - self.window_start), budget)
+        self._commit(commit_to)
         return now, end, dropped, rebuild
 
     # ---------------------------------------------------------------- sequence
@@ -266,11 +281,12 @@ class JamSession:
             return BOS
         return self.chords[frame] if stream == "chord" else self.real[frame]
 
-    def _fill(self, end: int) -> None:
-        """Continue the sequence through frame ``end - 1``: given tokens where known
-        (committed chords, real melody), sampled ones elsewhere."""
-        target = 1 + 2 * (end - self.window_start)
-        while len(self.tokens) < target:
+    def _fill(self, length: int, budget: int | None = None) -> None:
+        """Continue the sequence to ``length`` tokens (or until ``budget`` tokens have
+        been sampled): given tokens where known (committed chords, real melody), sampled
+        ones elsewhere."""
+        sampled = 0
+        while len(self.tokens) < length:
             position = len(self.tokens)
             frame = self.window_start + (position - 1) // 2
             if position % 2 == 1:
@@ -279,8 +295,11 @@ class JamSession:
                 stream, known = "melody", self.real
             if frame < len(known):
                 self.tokens.append(known[frame])
+            elif budget is not None and sampled >= budget:
+                return
             else:
                 self.tokens.append(self._sample(stream, self._previous(position, stream)))
+                sampled += 1
 
     def _sample(self, stream: str, previous: int) -> int:
         unfed = torch.tensor([self.tokens[self.cache.length :]], dtype=torch.long)

@@ -70,3 +70,37 @@ def chord_spans(
         PlannedChord(symbol, start * step, (end - start) * step, start < committed_frames)
         for symbol, start, end in zip(symbols, starts, ends, strict=True)
     ]
+
+
+def continuation(spec: TokenSpec, token: int, previous: int) -> int:
+    """``token`` made valid after ``previous``: a hold that continues nothing sounding
+    becomes an onset of its chord (where an older plan's tail meets a newer plan)."""
+    kind, symbol = spec.chord_token_info(token)
+    if kind != "hold":
+        return token
+    _, previous_symbol = spec.chord_token_info(previous)
+    return token if previous_symbol == symbol else spec.chord_on(symbol)
+
+
+def held(spec: TokenSpec, token: int) -> int:
+    """The token that continues ``token`` for one more frame."""
+    kind, symbol = spec.chord_token_info(token)
+    return spec.chord_hold(symbol) if kind == "on" else token
+
+
+def stitch(
+    spec: TokenSpec, fresh: Sequence[int], older: Sequence[int], length: int
+) -> list[int]:
+    """``length`` chord tokens: ``fresh`` ones first, then the rest of ``older`` (an
+    earlier plan's tokens for the same frames), then the last chord held; every hold
+    made to continue what precedes it."""
+    tokens: list[int] = []
+    for index in range(length):
+        if index < len(fresh):
+            token = fresh[index]
+        elif index < len(older):
+            token = older[index]
+        else:
+            token = held(spec, tokens[-1])
+        tokens.append(continuation(spec, token, tokens[-1]) if tokens else token)
+    return tokens

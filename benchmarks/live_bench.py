@@ -1,0 +1,174 @@
+"""Live engine benchmark: per-tick plan latency, with and without cache reuse, and under
+concurrent sessions. Prints JSON.
+
+    python benchmarks/live_bench.py [--model RUN] [--beats 64] [--threads 1]
+
+Without ``--model`` it uses a randomly initialised cpu-small accompanist: an untrained
+model almost never predicts the melody, so nearly every tick re-plans its whole
+lookahead (the worst case); a trained run keeps more of its plans.
+
+Cases:
+- ``single``: one session at batch 1, ticking every frame (a sixteenth), lookahead 4 and
+  8 beats (commit 2), in three modes: ``engine`` (the cache reused, at most
+  ``REPLAN_BUDGET`` samples a tick past the commit horizon: what the server runs),
+  ``full-replan`` (the cache reused, the whole dropped plan re-sampled every tick) and
+  ``recompute`` (the whole history recomputed every tick: the stateless baseline);
+- ``concurrent``: 1, 4 and 16 sessions ticking in real time at 120 BPM on a pool of
+  worker threads (one per core, as the server runs them); latency counts the wait for a
+  free worker, from the moment the tick was due to its plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+
+from cojam.configs import from_dict, load_recipe
+from cojam.data.tokens import TokenSpec
+from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
+from cojam.models.checkpoint import load_model
+from cojam.models.online import OnlineConfig, OnlineModel
+from cojam.music.chords import all_chords
+
+
+def cpu_small_model() -> OnlineModel:
+    path, recipe = load_recipe("cpu-small")
+    config = from_dict(OnlineConfig, recipe["online"]["model"], f"{path}: online.model")
+    torch.manual_seed(0)
+    spec = TokenSpec(chords=tuple(c.symbol for c in all_chords()))
+    return OnlineModel(spec, config).eval()
+
+
+def scripted_melody(beats: float, seed: int = 0) -> list[tuple[float, int, int]]:
+    """(beat, pitch, is_on) events of a line of eighths and quarters, with rests."""
+    generator = torch.Generator().manual_seed(seed)
+    events, beat = [], 2.0
+    while beat < beats:
+        length = 0.5 * int(torch.randint(1, 3, (1,), generator=generator))
+        if int(torch.randint(0, 5, (1,), generator=generator)):  # 1 in 5 is a rest
+            pitch = 60 + int(torch.randint(0, 13, (1,), generator=generator))
+            events += [(beat, pitch, 1), (beat + 0.9 * length, pitch, 0)]
+        beat += length
+    return sorted(events)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(1000 * pick(0.50), 3), "p99_ms": round(1000 * pick(0.99), 3),
+            "mean_ms": round(1000 * statistics.fmean(ordered), 3),
+            "max_ms": round(1000 * ordered[-1], 3), "ticks": len(ordered)}
+
+
+MODES = {  # name -> (reuse_cache, replan_budget)
+    "engine": (True, REPLAN_BUDGET),
+    "full-replan": (True, None),
+    "recompute": (False, None),
+}
+
+
+def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: str) -> dict:
+    reuse, budget = MODES[mode]
+    session = JamSession(model, settings, reuse_cache=reuse, replan_budget=budget)
+    events = scripted_melody(beats)
+    latencies, replans, kept, rebuilds, fed, stale = [], 0, 0, 0, [], 0
+    for frame in range(int(beats * 4)):
+        beat = frame / 4
+        while events and events[0][0] <= beat:
+            at, pitch, is_on = events.pop(0)
+            (session.note_on if is_on else session.note_off)(pitch, at)
+        started = time.perf_counter()
+        plan = session.tick(beat)
+        latencies.append(time.perf_counter() - started)
+        replans += plan.report.replanned_from is not None
+        kept += plan.report.replanned_from is None and not plan.report.prefilled
+        rebuilds += plan.report.prefilled
+        fed.append(plan.report.fed)
+        stale += plan.report.stale_frames > 0
+    warm = latencies[4:]  # the first ticks allocate and warm up kernels
+    return {**percentiles(warm), "replanned_ticks": replans, "kept_plan_ticks": kept,
+            "rebuilt_ticks": rebuilds, "ticks_with_stale_tail": stale,
+            "mean_tokens_fed": round(statistics.fmean(fed), 1)}
+
+
+def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float,
+                   workers: int) -> dict:
+    """``sessions`` sessions ticking every frame at ``tempo``, sharing ``workers`` threads."""
+    settings = JamSettings(lookahead=4, commit=2, count_in=2, seed=1, tempo=tempo)
+    jams = [JamSession(model, JamSettings(**{**settings.__dict__, "seed": i}))
+            for i in range(sessions)]
+    melodies = [scripted_melody(beats, seed=i) for i in range(sessions)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    seconds_per_frame = 60 / tempo / 4
+    start = time.perf_counter() + 0.1
+
+    def tick(index: int, frame: int, due: float) -> None:
+        beat = frame / 4
+        events = melodies[index]
+        while events and events[0][0] <= beat:
+            at, pitch, is_on = events.pop(0)
+            (jams[index].note_on if is_on else jams[index].note_off)(pitch, at)
+        jams[index].tick(beat)
+        with lock:
+            if frame >= 4:
+                latencies.append(time.perf_counter() - due)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = {i: None for i in range(sessions)}  # a session's ticks run in order
+        for frame in range(int(beats * 4)):
+            due = start + frame * seconds_per_frame
+            time.sleep(max(0.0, due - time.perf_counter()))
+            for i in range(sessions):
+                previous = pending[i]
+                if previous is not None:
+                    previous.result()
+                pending[i] = pool.submit(tick, i, frame, due)
+        for future in pending.values():
+            future.result()
+    return {"sessions": sessions, "workers": workers, "tempo": tempo,
+            **percentiles(latencies)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="a run directory (default: random cpu-small)")
+    parser.add_argument("--beats", type=float, default=64, help="session length in beats")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--concurrent-beats", type=float, default=16,
+                        help="length of the concurrent runs in beats (at 120 BPM)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load_model(args.model) if args.model else cpu_small_model()
+    parameters = sum(p.numel() for p in model.parameters())
+    results: dict = {
+        "model": str(args.model) if args.model else "random cpu-small",
+        "parameters": parameters, "torch_threads": args.threads, "cpus": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(), "beats": args.beats,
+        "load_average": os.getloadavg()[0], "replan_budget": REPLAN_BUDGET,
+        "single": [], "concurrent": [],
+    }
+    for lookahead in (4, 8):
+        for mode in MODES:
+            settings = JamSettings(lookahead=lookahead, commit=2, count_in=2, seed=0)
+            case = run_session(model, settings, args.beats, mode)
+            results["single"].append({"lookahead": lookahead, "commit": 2, "mode": mode,
+                                      **case})
+    workers = os.cpu_count() or 1
+    for sessions in (1, 4, 16):
+        results["concurrent"].append(
+            run_concurrent(model, sessions, args.concurrent_beats, 120.0, workers))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
