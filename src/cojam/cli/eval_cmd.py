@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="melody agent run directory: enables self-play")
     parser.add_argument("--samples", type=int, default=3,
                         help="sampling passes per system (default 3)")
+    parser.add_argument("--adaptation-samples", type=int, default=1,
+                        help="sampling passes in the adaptation test (default 1; its curves "
+                             "already average every song and shift)")
     parser.add_argument("--seed", type=int, default=0, help="seed of pass 0 (default 0)")
     parser.add_argument("--limit-songs", type=int, help="only the first N songs (a quick look)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
@@ -45,7 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-degenerate", action="store_true",
                         help="leave out the one_chord and every_frame systems")
     parser.add_argument("--no-adaptation", action="store_true", help="skip the adaptation test")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: decoding a frame at a time gains "
+                             "little from more, and loses much when the cores are shared)")
+    parser.add_argument("--device", default="cpu", help="torch device for models (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run_eval)
 
@@ -67,10 +73,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from cojam.eval.model_systems import Sampling, parse_model_arg
     from cojam.eval.suite import EvalConfig, run_evaluation
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     config = EvalConfig(
-        split=args.split, samples=args.samples, seed=args.seed, limit_songs=args.limit_songs,
+        split=args.split, samples=args.samples, adaptation_samples=args.adaptation_samples,
+        seed=args.seed, limit_songs=args.limit_songs, device=args.device,
         degenerate=not args.no_degenerate, adaptation=not args.no_adaptation,
         selfplay_bars=args.selfplay_bars,
         sampling=Sampling(args.temperature, args.top_k, args.top_p, args.batch_size),

@@ -61,10 +61,12 @@ def model_system(model: Model, sampling: Sampling) -> System:
     return accompany
 
 
-def load_accompanist(run_dir: Path, spec: TokenSpec) -> tuple[Model, dict[str, Any]]:
+def load_accompanist(
+    run_dir: Path, spec: TokenSpec, device: str = "cpu"
+) -> tuple[Model, dict[str, Any]]:
     """(model, facts for the report) of a run that plays chords; the model must share the
     data's token spec, since pieces are tokenised with it."""
-    model = load_model(run_dir)
+    model = load_model(run_dir, device)
     kind = kind_of(model)
     if kind == "melody":
         raise ValueError(f"{run_dir} is a melody agent; pass it with --melody-agent, not --model")

@@ -2,7 +2,8 @@
 
 Read top to bottom: settings, systems (baselines, then models), pieces, the main pass
 (``samples`` sampling passes per system, pass p seeded with ``seed + p``), the adaptation
-test, self-play, reward-hacking flags, files. ``results.json`` holds::
+test (``adaptation_samples`` passes: its curves already average every song and shift, and
+it is the costly part), self-play, reward-hacking flags, files. ``results.json`` holds::
 
     {"meta": {...how it was made...},
      "systems":   {NAME: {metric: value}},       # the headline numbers
@@ -53,6 +54,7 @@ class EvalConfig:
 
     split: str = "test"
     samples: int = 3
+    adaptation_samples: int = 1
     seed: int = 0
     limit_songs: int | None = None
     degenerate: bool = True
@@ -60,6 +62,7 @@ class EvalConfig:
     selfplay_bars: int = 16
     selfplay_seed_bars: int = 2
     sampling: Sampling = field(default_factory=Sampling)
+    device: str = "cpu"
 
 
 def git_commit() -> str:
@@ -93,11 +96,11 @@ def _unique_name(name: str, taken: Mapping[str, Any]) -> str:
 
 
 def _run_passes(
-    name: str, system: System, pieces: Sequence[Piece], config: EvalConfig, bar: tqdm
+    name: str, system: System, pieces: Sequence[Piece], samples: int, seed: int, bar: tqdm
 ) -> list[list[np.ndarray]]:
     passes = []
-    for p in range(config.samples):
-        outputs = system(pieces, config.seed + p)
+    for p in range(samples):
+        outputs = system(pieces, seed + p)
         check_outputs(name, pieces, outputs)
         passes.append(outputs)
         bar.update(1)
@@ -135,8 +138,9 @@ def run_evaluation(
     cache in ``data_dir``; write ``results.json`` and ``sequences.json`` (and with
     ``report`` the figures and ``report.md``) to ``out_dir``; return the results."""
     config = config or EvalConfig()
-    if config.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {config.samples}")
+    if config.samples < 1 or config.adaptation_samples < 1:
+        raise ValueError(f"sample counts must be at least 1, got {config.samples} and "
+                         f"{config.adaptation_samples}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec: TokenSpec = load_spec(data_dir)
@@ -150,7 +154,7 @@ def run_evaluation(
     for name, run_dir in (models or {}).items():
         if name in systems:
             raise ValueError(f"system name {name!r} is taken; name the run NAME=RUN")
-        model, facts = load_accompanist(run_dir, spec)
+        model, facts = load_accompanist(run_dir, spec, config.device)
         systems[name] = model_system(model, sampling)
         info[name] = {"type": "model", **facts}
         max_frames = min(max_frames, model.config.max_frames)
@@ -158,7 +162,8 @@ def run_evaluation(
             online_models[name] = model
     reward_fns: dict[str, RewardFn] = {}
     for run_dir in rewards:
-        reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(run_dir)
+        reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(
+            run_dir, config.device)
 
     pieces = load_pieces(data_dir, config.split, spec, max_frames, config.limit_songs)
     if not pieces:
@@ -175,7 +180,7 @@ def run_evaluation(
                disable=not progress)
     for name, system in systems.items():
         started = time.perf_counter()
-        passes = _run_passes(name, system, pieces, config, bar)
+        passes = _run_passes(name, system, pieces, config.samples, config.seed, bar)
         timings[name] = time.perf_counter() - started
         piece_lists = [pieces] * len(passes)
         scores = score_outputs(piece_lists, passes, spec,
@@ -190,18 +195,20 @@ def run_evaluation(
     if config.adaptation:
         cases, skipped = adaptation.adaptation_cases(pieces, spec, config.seed)
         adaptation_meta.update(shifts=list(adaptation.SHIFTS), cases=len(cases),
+                               samples=config.adaptation_samples,
                                before_beats=adaptation.BEFORE_BEATS,
                                after_beats=adaptation.AFTER_BEATS,
                                after_window=adaptation.AFTER_WINDOW,
                                skipped=len(skipped), skipped_examples=skipped[:10])
         case_pieces = [case.piece for case in cases]
-        bar = tqdm(total=len(systems) * config.samples, desc="adaptation", unit="pass",
+        bar = tqdm(total=len(systems) * config.adaptation_samples, desc="adaptation", unit="pass",
                    disable=not progress or not cases)
         for name, system in systems.items():
             if not cases:
                 break
             started = time.perf_counter()
-            passes = _run_passes(name, system, case_pieces, config, bar)
+            passes = _run_passes(name, system, case_pieces, config.adaptation_samples,
+                                 config.seed, bar)
             timings[name] += time.perf_counter() - started
             summary = adaptation.summarise_adaptation(cases, passes, spec, config.seed)
             results["adaptation"][name] = summary
@@ -211,7 +218,7 @@ def run_evaluation(
     selfplay_meta: dict[str, Any] = {"melody_agent": None if melody_agent is None
                                      else str(melody_agent)}
     if melody_agent is not None and online_models:
-        agent = load_model(melody_agent)
+        agent = load_model(melody_agent, config.device)
         if kind_of(agent) != "melody":
             raise ValueError(f"{melody_agent} is not a melody agent (kind {kind_of(agent)!r})")
         selfplay_meta.update(bars=config.selfplay_bars, seed_bars=config.selfplay_seed_bars)
