@@ -50,6 +50,10 @@ def test_eval_errors_are_one_line(tiny_cache, tiny_runs, tmp_path, capsys):
     code = main(["eval", "--data", str(tiny_cache), "--out", str(tmp_path / "x"), "--model",
                  f"m={tiny_runs['melody']}", "--quiet"])
     assert code == 1 and "melody agent" in capsys.readouterr().err
+    code = main(["eval", "--data", str(tiny_cache), "--out", str(tmp_path / "z"),
+                 "--melody-agent", str(tiny_runs["online"]), "--quiet"])
+    assert code == 1 and "not a melody agent" in capsys.readouterr().err
+    assert not (tmp_path / "z" / "results.json").exists()
     assert main(["report", str(tmp_path / "nothing")]) == 1
     assert "no results.json" in capsys.readouterr().err
     code = main(["eval", "--data", str(tmp_path / "no-cache"), "--out", str(tmp_path / "y")])

@@ -138,6 +138,7 @@ def run_evaluation(
     cache in ``data_dir``; write ``results.json`` and ``sequences.json`` (and with
     ``report`` the figures and ``report.md``) to ``out_dir``; return the results."""
     config = config or EvalConfig()
+    started_all = time.perf_counter()
     if config.samples < 1 or config.adaptation_samples < 1:
         raise ValueError(f"sample counts must be at least 1, got {config.samples} and "
                          f"{config.adaptation_samples}")
@@ -160,6 +161,12 @@ def run_evaluation(
         max_frames = min(max_frames, model.config.max_frames)
         if facts["kind"] == "online":
             online_models[name] = model
+    agent = None
+    if melody_agent is not None:  # checked before any work, used at the end
+        agent = load_model(melody_agent, config.device)
+        if kind_of(agent) != "melody" or agent.spec != spec:
+            raise ValueError(f"{melody_agent} is not a melody agent for this cache's "
+                             f"vocabulary (kind {kind_of(agent)!r})")
     reward_fns: dict[str, RewardFn] = {}
     for run_dir in rewards:
         reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(
@@ -178,7 +185,7 @@ def run_evaluation(
     sequences: dict[str, Any] = {}
     bar = tqdm(total=len(systems) * config.samples, desc="main", unit="pass",
                disable=not progress)
-    for name, system in systems.items():
+    for name, system in systems.items():  # timings: generation only, not scoring
         started = time.perf_counter()
         passes = _run_passes(name, system, pieces, config.samples, config.seed, bar)
         timings[name] = time.perf_counter() - started
@@ -217,10 +224,7 @@ def run_evaluation(
 
     selfplay_meta: dict[str, Any] = {"melody_agent": None if melody_agent is None
                                      else str(melody_agent)}
-    if melody_agent is not None and online_models:
-        agent = load_model(melody_agent, config.device)
-        if kind_of(agent) != "melody":
-            raise ValueError(f"{melody_agent} is not a melody agent (kind {kind_of(agent)!r})")
+    if agent is not None and online_models:
         selfplay_meta.update(bars=config.selfplay_bars, seed_bars=config.selfplay_seed_bars)
         results["selfplay"] = _run_selfplay(online_models, agent, pieces, reward_fns, config,
                                             spec)
@@ -233,7 +237,7 @@ def run_evaluation(
         "systems": info, "rewards": {name: str(run) for name, run in
                                      zip(reward_fns, rewards, strict=True)},
         "adaptation": adaptation_meta, "selfplay": selfplay_meta,
-        "seconds_per_system": timings,
+        "seconds_per_system": timings, "seconds": time.perf_counter() - started_all,
         "intervals": "per-output metrics: percentile bootstrap over songs (2000 resamples); "
                      "set metrics (entropy, distinct, Vendi): Student t over sampling passes",
     }
