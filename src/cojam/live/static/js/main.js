@@ -160,15 +160,14 @@ fetch("/api/models").then((r) => r.json()).then(({ models }) => {
 
 // ------------------------------------------------------------------ display
 function readout(jam, now) {
-  if (!jam) return "";
-  const all = [...jam.committed.values(), ...jam.planned].sort((a, b) => a.onset - b.onset);
+  const all = jam ? [...jam.committed.values(), ...jam.planned].sort((a, b) => a.onset - b.onset) : [];
   const current = all.find((c) => c.onset <= now && now < c.onset + c.duration);
   const next = all.find((c) => c.onset > now && c.symbol !== "N");
-  const parts = [];
-  if (current) parts.push(`now ${displayName(current.symbol)}`);
-  if (next) parts.push(`next ${displayName(next.symbol)} in ${(next.onset - now).toFixed(1)} beats`);
-  if (stats.lastComputeMs !== null) parts.push(`model ${stats.lastComputeMs.toFixed(1)} ms`);
-  return parts.join("  ·  ");
+  $("now-chord").textContent = current ? displayName(current.symbol) : "–";
+  $("next-chord").textContent = next ? displayName(next.symbol) : "–";
+  $("next-chord").className = next && next.committed ? "committed" : "planned";
+  $("next-in").textContent = next ? `in ${(next.onset - now).toFixed(1)} beats` : "";
+  $("model-ms").textContent = stats.lastComputeMs === null ? "–" : `${stats.lastComputeMs.toFixed(1)} ms`;
 }
 
 let lastReadout = 0;
@@ -177,7 +176,7 @@ function frame(time) {
   const now = jam ? (state.running ? jam.beat : frozenBeat) : 0;
   timeline.draw(jam, now);
   if (time - lastReadout > 150) {
-    $("readout").textContent = readout(jam, now);
+    readout(jam, now);
     lastReadout = time;
   }
   requestAnimationFrame(frame);

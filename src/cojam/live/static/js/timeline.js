@@ -6,7 +6,7 @@
 import { displayName, noteName } from "./chords.js";
 
 const COLORS = {
-  background: "#0c0e13", past: "rgba(0,0,0,0.28)", grid: "#1d2130", bar: "#353b52",
+  background: "#0c0e13", past: "rgba(0,0,0,0.22)", grid: "#1d2130", bar: "#353b52",
   text: "#e8e9ee", muted: "#7d8398", committed: "#2fc4b2", committedText: "#04201c",
   planned: "#f4b942", melody: "#ff6f91", cursor: "#ffffff",
 };
@@ -47,7 +47,7 @@ export class Timeline {
     const first = Math.floor(now - cursor / perBeat);
     const last = Math.ceil(now + (width - cursor) / perBeat);
 
-    this._grid(g, settings, first, last, x, height);
+    this._grid(g, settings, first, last, x, height, cursor);
     if (jam) {
       this._countIn(g, settings, now, x);
       this._chords(g, jam, now, x, width);
@@ -62,14 +62,14 @@ export class Timeline {
     if (!jam) this._idle(g, width, height);
   }
 
-  _grid(g, settings, first, last, x, height) {
+  _grid(g, settings, first, last, x, height, cursor) {
     g.font = "600 11px system-ui, sans-serif";
     g.textBaseline = "middle";
     for (let beat = Math.max(first, 0); beat <= last; beat++) {
       const isBar = beat % settings.beatsPerBar === 0;
       g.fillStyle = isBar ? COLORS.bar : COLORS.grid;
       g.fillRect(Math.round(x(beat)), RULER, 1, height - RULER);
-      if (isBar) {
+      if (isBar && Math.abs(x(beat) - cursor) > 34) {
         g.fillStyle = COLORS.muted;
         g.fillText(String(beat / settings.beatsPerBar + 1), x(beat) + 5, RULER / 2);
       }
@@ -112,7 +112,7 @@ export class Timeline {
       g.beginPath();
       g.roundRect(left, CHORD_TOP, right - left, CHORD_HEIGHT, 8);
       if (chord.committed) {
-        g.globalAlpha = gone ? 0.45 : 1;
+        g.globalAlpha = gone ? 0.6 : 1;
         g.fillStyle = COLORS.committed;
         g.fill();
         if (sounding) {
@@ -202,8 +202,11 @@ export class Timeline {
       g.moveTo(at, RULER);
       g.lineTo(at, CHORD_TOP + CHORD_HEIGHT + 6);
       g.stroke();
+      const textWidth = g.measureText(label).width;
+      g.fillStyle = COLORS.background;
+      g.fillRect(at - textWidth - 10, 2, textWidth + 10, RULER - 4);
       g.fillStyle = color;
-      g.fillText(label, at - g.measureText(label).width - 4, RULER / 2 + 1);
+      g.fillText(label, at - textWidth - 5, RULER / 2 + 1);
     }
     g.restore();
   }
@@ -213,10 +216,15 @@ export class Timeline {
     const bar = Math.floor(now / settings.beatsPerBar) + 1;
     const beat = Math.floor(now % settings.beatsPerBar) + 1;
     g.font = "700 12px system-ui, sans-serif";
-    g.fillStyle = COLORS.text;
     g.textBaseline = "middle";
-    const label = `${bar}.${beat}`;
-    g.fillText(label, cursor - g.measureText(label).width - 8, RULER / 2);
+    const label = `bar ${bar} · ${beat}`;
+    const textWidth = g.measureText(label).width;
+    g.fillStyle = COLORS.text;
+    g.beginPath();
+    g.roundRect(cursor - textWidth / 2 - 8, 3, textWidth + 16, RULER - 6, 9);
+    g.fill();
+    g.fillStyle = COLORS.background;
+    g.fillText(label, cursor - textWidth / 2, RULER / 2 + 1);
   }
 
   _idle(g, width, height) {
