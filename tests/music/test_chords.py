@@ -100,3 +100,26 @@ def test_chord_from_pitch_classes_names_clean_chords(pcs, bass, symbol):
 def test_chord_from_pitch_classes_needs_two_pitch_classes():
     with pytest.raises(ChordError, match="fewer than two"):
         chord_from_pitch_classes({7})
+
+
+@pytest.mark.parametrize(
+    "weights", [{1: 0.3, 5: 0.1, 9: 0.7}, {1: 2.25, 5: 0.7, 9: 0.7}, {1: 2.25, 5: 0.2, 9: 1.1}]
+)
+def test_weighted_naming_breaks_equal_pitch_set_ties_by_the_bass(weights):
+    # Aaug, C#aug and Faug hold the same pitch classes, as do F6 and Dm7: equal sets score
+    # exactly the same whatever the weights, so the tie goes to the root in the bass (it
+    # used to go to whichever summed the weights with less rounding error).
+    assert chord_from_pitch_classes(weights, bass=9, weights=weights).symbol == "Aaug"
+    assert chord_from_pitch_classes(weights, bass=1, weights=weights).symbol == "C#aug"
+    sixth = {5: weights[1], 9: weights[5], 0: weights[9], 2: 1.0}
+    assert chord_from_pitch_classes(sixth, bass=5, weights=sixth).symbol == "F6"
+    assert chord_from_pitch_classes(sixth, bass=2, weights=sixth).symbol == "Dm7"
+
+
+@pytest.mark.parametrize(("root", "third", "fifth"),
+                         [(2.81, 1.02, 1.61), (2.25, 0.52, 1.84), (2.77, 0.8, 1.66)])
+def test_weighted_naming_breaks_equal_score_ties_by_simplicity(root, third, fifth):
+    # A C# E with a B weighing as much as the C#: A and Asus2 score the same (summed in
+    # another order), so the simpler triad wins rather than the rounding error.
+    weights = {9: root, 1: third, 4: fifth, 11: third}
+    assert chord_from_pitch_classes(weights, bass=9, weights=weights).symbol == "A"

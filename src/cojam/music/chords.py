@@ -393,6 +393,15 @@ _TIE_ORDER = {
     )
 }
 
+# Every vocabulary chord as (root, quality, its pitch classes sorted, its perfect fifth or
+# None), built once: naming runs per beat of every song a reader reduces.
+_TEMPLATES = tuple(
+    (root, quality, tuple(sorted({(root + i) % 12 for i in intervals})),
+     (root + 7) % 12 if 7 in intervals else None)
+    for root in range(12)
+    for quality, (_, intervals) in QUALITIES.items()
+)
+
 
 def chord_from_pitch_classes(
     pitch_classes: Iterable[int],
@@ -412,20 +421,19 @@ def chord_from_pitch_classes(
     if len(pcs) < 2:
         raise ChordError(label, "fewer than two distinct pitch classes cannot name a chord")
     w = {p: (weights or {}).get(p, 1.0) for p in pcs}
+    total = sum(w.values())
     best: tuple[tuple[float, int, int], Chord] | None = None
-    for root in range(12):
-        for quality, (_, intervals) in QUALITIES.items():
-            tones = {(root + i) % 12 for i in intervals}
-            explained = sum(w[p] for p in pcs & tones)
-            outside = sum(w[p] for p in pcs - tones)
-            missing = len(tones - pcs)
-            # A missing fifth is common and harmless; a missing third is not.
-            if (root + 7) % 12 in tones - pcs and quality not in ("dim", "aug", "m7b5", "dim7"):
-                missing -= 0.5
-            score = explained - 1.5 * outside - 0.75 * missing
-            key = (score, int(bass is not None and root == bass), -_TIE_ORDER[quality])
-            if best is None or key > best[0]:
-                best = (key, Chord(root, quality))
+    for root, quality, tones, fifth in _TEMPLATES:
+        explained = sum(w[p] for p in tones if p in w)
+        missing = sum(1.0 for p in tones if p not in w)
+        # A missing fifth is common and harmless; a missing third is not.
+        if fifth is not None and fifth not in w:
+            missing -= 0.5
+        # rounded so that equal scores summed in another order tie, as they should
+        score = round(explained - 1.5 * (total - explained) - 0.75 * missing, 9)
+        key = (score, int(bass is not None and root == bass), -_TIE_ORDER[quality])
+        if best is None or key > best[0]:
+            best = (key, Chord(root, quality))
     assert best is not None
     chord = best[1]
     if bass is not None and bass % 12 in chord.pitch_classes:
