@@ -73,7 +73,8 @@ def run_build(args: argparse.Namespace) -> int:
         f"{stats['distinct_chords']}, vocabulary: {stats['chord_vocab_size']} chords / "
         f"{stats['token_vocab_size']} tokens"
     )
-    print("commonest chords: " + " ".join(f"{c}:{n}" for c, n in stats["commonest_chords"][:12]))
+    top = list(stats["commonest_chords"].items())[:12]
+    print("commonest chords: " + " ".join(f"{c}:{n}" for c, n in top))
     if report.skipped:
         print(f"skipped {len(report.skipped)}:")
         for skipped in report.skipped:

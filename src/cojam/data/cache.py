@@ -266,7 +266,7 @@ def song_stats(songs: list[Song], spec: TokenSpec, top: int = 20) -> dict[str, A
         "distinct_chords": len(chord_counts),
         "chord_vocab_size": len(spec.chords),
         "token_vocab_size": spec.vocab_size,
-        "commonest_chords": chord_counts.most_common(top),
+        "commonest_chords": dict(chord_counts.most_common(top)),
         "chord_qualities": dict(quality_counts.most_common()),
         "inversion_fraction": round(
             sum(n for sym, n in chord_counts.items() if "/" in sym)
