@@ -222,6 +222,10 @@ def run_evaluation(
             _add_adaptation_headline(results, name, summary)
         bar.close()
 
+    for name in systems:  # the key every consumer reads, null when the test did not run
+        results["systems"][name].setdefault("adaptation_beats", None)
+        results["intervals"][name].setdefault("adaptation_beats", [None, None])
+
     selfplay_meta: dict[str, Any] = {"melody_agent": None if melody_agent is None
                                      else str(melody_agent)}
     if agent is not None and online_models:
