@@ -66,6 +66,18 @@ def test_count_in_is_silent_and_committed(model):
                 assert chord.symbol == "N"
 
 
+def test_the_model_starts_listening_after_the_count_in(model):
+    """Its sequence begins where the count-in ends (as a song begins), so what is played
+    during the count-in changes nothing."""
+    chords = []
+    for notes in ([], [(67, 1.0, 2.0), (65, 2.5, 3.9)]):
+        session = JamSession(model, settings(count_in=4, lookahead=2))
+        play(session, [*notes, (64, 4.0, 5.0)], until=7, step=0.5)
+        assert session.window_start == 16
+        chords.append(session.chords)
+    assert chords[0] == chords[1]
+
+
 def test_same_seed_same_plans_other_seed_other_plans(model):
     notes = melody(5, 8, start=2)
     runs = {}

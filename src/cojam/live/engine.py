@@ -26,7 +26,10 @@ budget, for the benchmark's baseline).
 No leakage: a chord frame is sampled only while the sequence ends at the melody of the
 frame before it, so the chord of frame t never depends on the melody of frame t.
 
-Count-in: the first ``count_in`` beats are committed as no chord (``N``) from the start.
+Count-in: the first ``count_in`` beats are committed as no chord (``N``) from the start,
+and the model's sequence begins where the count-in ends, as a song begins: fed bars of
+forced silence, a model expects more silence. Notes played during the count-in are
+logged but not given to the model.
 
 Long sessions: the model reads at most ``max_frames`` frames. When the plan would run past
 that, the sequence is rebuilt from a bar line about ``max_frames / 2`` frames before the
@@ -138,12 +141,16 @@ class JamSession:
         count_in_frames = settings.count_in * per_beat
         self.chords: list[int] = [spec.chord_silence] * count_in_frames  # committed
         self.span_onsets: list[int] = [0] * count_in_frames  # onset frame of each one's span
-        self.window_start = 0  # absolute frame of the sequence's first frame
+        # The model's sequence starts where the count-in ends, as a song starts: a model
+        # fed bars of forced silence learns to expect more silence.
+        self.first_frame = count_in_frames
+        self.window_start = count_in_frames  # absolute frame of the sequence's first frame
         self.tokens: list[int] = [BOS]  # the model's sequence from window_start
         self.shown: list[int] = []  # chord tokens of the last plan, from frame shown_from
         self.shown_from = 0
         self.cache = model.new_cache(1)
         self.generator = torch.Generator().manual_seed(settings.seed)
+        self._masks: dict[tuple[str, int], torch.Tensor] = {}
         self.last_beat: float | None = None
         self._reported_commits = 0
         self._sampled = 0
@@ -194,7 +201,7 @@ class JamSession:
                                                    self.replan_budget)
         self.last_beat = beat
         fresh_end = min(end, self.window_start + len(self.tokens) // 2)
-        fresh = [self.tokens[self._chord_position(f)] for f in range(now, fresh_end)]
+        fresh = [self._chord_at(f) for f in range(now, fresh_end)]
         older = self.shown[now - self.shown_from :] if now >= self.shown_from else []
         self.shown, self.shown_from = stitch(self.spec, fresh, older, end - now), now
         chords = chord_spans(self.spec, self.shown, now, self.span_onsets[now],
@@ -237,6 +244,12 @@ class JamSession:
         return now, end, dropped, rebuild
 
     # ---------------------------------------------------------------- sequence
+    def _chord_at(self, frame: int) -> int:
+        """The chord token of a frame: committed before the sequence, else the sequence's."""
+        if frame < self.window_start:
+            return self.chords[frame]
+        return self.tokens[self._chord_position(frame)]
+
     def _chord_position(self, frame: int) -> int:
         return 1 + 2 * (frame - self.window_start)
 
@@ -244,9 +257,10 @@ class JamSession:
         return 2 + 2 * (frame - self.window_start)
 
     def _shifted_window_start(self, end: int) -> int:
-        """A bar line about half a model window before ``end``, never after the present."""
+        """A bar line about half a model window before ``end``, never after the present
+        nor inside the count-in."""
         start = min(len(self.real), end - self.max_frames // 2)
-        return max(start - start % self.bar_frames, 0)
+        return max(start - start % self.bar_frames, self.first_frame)
 
     def _rebuild(self) -> None:
         """The sequence of real melody and committed chords from ``window_start``."""
@@ -263,7 +277,7 @@ class JamSession:
 
     def _drop_mispredicted(self, first_new: int) -> int | None:
         """Drop the plan from the first newly real frame whose expected melody was wrong."""
-        for frame in range(first_new, len(self.real)):
+        for frame in range(max(first_new, self.window_start), len(self.real)):
             position = self._melody_position(frame)
             if position >= len(self.tokens):
                 return None
@@ -272,14 +286,10 @@ class JamSession:
                 return frame
         return None
 
-    def _previous(self, position: int, stream: str) -> int:
-        """The token before ``position`` in the same stream (BOS at the very start)."""
-        if position - 2 >= 1:
-            return self.tokens[position - 2]
-        frame = self.window_start - 1
-        if frame < 0:
-            return BOS
-        return self.chords[frame] if stream == "chord" else self.real[frame]
+    def _previous(self, position: int) -> int:
+        """The token before ``position`` in the same stream; BOS at the sequence's start
+        (after a window rebuild the first frame is always given, never sampled)."""
+        return self.tokens[position - 2] if position - 2 >= 1 else BOS
 
     def _fill(self, length: int, budget: int | None = None) -> None:
         """Continue the sequence to ``length`` tokens (or until ``budget`` tokens have
@@ -298,7 +308,7 @@ class JamSession:
             elif budget is not None and sampled >= budget:
                 return
             else:
-                self.tokens.append(self._sample(stream, self._previous(position, stream)))
+                self.tokens.append(self._sample(stream, self._previous(position)))
                 sampled += 1
 
     def _sample(self, stream: str, previous: int) -> int:
@@ -306,7 +316,10 @@ class JamSession:
         logits = self.model(unfed, self.cache)[:, -1]  # (1, V)
         self._forwards += 1
         self._fed += unfed.shape[1]
-        mask = allowed_mask(self.spec, stream, torch.tensor([previous]))
+        mask = self._masks.get((stream, previous))
+        if mask is None:  # a handful of distinct ones per session: build each once
+            mask = allowed_mask(self.spec, stream, torch.tensor([previous]))
+            self._masks[(stream, previous)] = mask
         token = sample_tokens(logits, mask, self.settings.temperature, generator=self.generator)
         self._sampled += 1
         return int(token[0])
