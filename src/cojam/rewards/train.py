@@ -89,7 +89,7 @@ def contrastive_objective(model: ContrastiveReward, valid: list[FrameExample],
         real = score_examples(reward, valid)
         fake = {k: score_examples(reward, v) for k, v in valid_negatives.items()}
         model.train(was_training)
-        return float(np.mean(losses)), aucs(real, fake)
+        return float(np.mean(losses)), auc_metrics(real, fake)
 
     return Objective(loss, validate)
 
@@ -119,12 +119,12 @@ def discriminative_objective(model: DiscriminativeReward, sampler: NegativeSampl
         real_t = torch.from_numpy(real)
         fake_t = torch.from_numpy(np.concatenate(list(fake.values())))
         loss = (bce(real_t, torch.ones_like(real_t)) + bce(fake_t, torch.zeros_like(fake_t))) / 2
-        return loss.item(), aucs(real, fake)
+        return loss.item(), auc_metrics(real, fake)
 
     return Objective(loss, validate)
 
 
-def aucs(real: np.ndarray, negatives: dict[str, np.ndarray]) -> dict[str, float]:
+def auc_metrics(real: np.ndarray, negatives: dict[str, np.ndarray]) -> dict[str, float]:
     """{``auc/valid_<kind>``: AUC of the real scores against that kind's}."""
     return {f"auc/valid_{kind}": roc_auc(real, scores) for kind, scores in negatives.items()}
 
