@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cojam.cli.export_cmd",
     "cojam.cli.generate_cmd",
     "cojam.cli.jam_cmd",
+    "cojam.cli.rl_cmd",
     "cojam.cli.sessions_cmd",
     "cojam.cli.train_cmd",
 )

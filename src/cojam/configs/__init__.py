@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 RECIPE_DIR = Path(__file__).resolve().parent
 DEFAULT_RECIPE = "cpu-small"
-SECTIONS = ("online", "teacher", "melody", "reward")
+SECTIONS = ("online", "teacher", "melody", "reward", "rl-coherence", "gapt", "gapt-no-teacher")
 
 T = TypeVar("T")
 

@@ -93,9 +93,13 @@ class OnlineModel(nn.Module):
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """(B, T) tokens -> (B, T, V) logits of each next token. With a cache, ``tokens``
         sit at positions ``cache.length ..`` and the cache advances by T."""
+        return self.head(self.hidden(tokens, cache))  # (B, T, V)
+
+    def hidden(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """(B, T) tokens -> (B, T, C) final hidden states, before the head (RL's value
+        head reads them)."""
         x = self.dropout(self.embed(tokens))  # (B, T, C)
-        x = self.stack(x, cache=cache)  # (B, T, C)
-        return self.head(x)  # (B, T, V)
+        return self.stack(x, cache=cache)  # (B, T, C)
 
     def new_cache(self, batch_size: int, max_len: int | None = None) -> KVCache:
         weight = self.head.weight

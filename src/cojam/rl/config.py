@@ -1,0 +1,144 @@
+"""Every hyperparameter of RL post-training, in one dataclass, and the recipe sections.
+
+A recipe (``cpu-small.json``, ``paper.json``) holds three RL sections, each a
+``PPOConfig`` (fields left out take the defaults below):
+
+- ``rl-coherence`` — coherence rewards only (learned ensemble, rules, KL, distillation);
+- ``gapt`` — the same plus the adversarial term (a discriminator trained alongside);
+- ``gapt-no-teacher`` — GAPT without distillation from the offline teacher.
+
+The defaults are the published settings (ReaLchords, GAPT) where there is one; a recipe
+says where it departs from them and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cojam.configs import load_section
+from cojam.rewards.encoder import RewardConfig
+
+RL_SECTIONS = ("rl-coherence", "gapt", "gapt-no-teacher")
+
+
+def small_discriminator() -> RewardConfig:
+    return RewardConfig(kind="discriminative", d_model=64, n_layers=2, n_heads=4,
+                        dropout=0.0)
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """How the accompanist is post-trained with PPO (one recipe section)."""
+
+    # rollouts ---------------------------------------------------------------------------
+    steps: int = 1000
+    """policy steps; each is one batch of rollouts and several epochs of updates on it"""
+    batch_size: int = 64
+    """rollouts (song windows) per policy step"""
+    max_frames: int = 256
+    """longest rollout in frames; training windows are cut to it on bar lines"""
+    partner_fraction: float = 0.25
+    """share of each batch played against the melody agent instead of a data melody"""
+    partner_seed_beats: int = 8
+    """beats of real melody that open a melody-agent rollout before the agent plays"""
+    augment: bool = True
+    """transpose the data melodies by -6..+5 semitones"""
+
+    # PPO --------------------------------------------------------------------------------
+    epochs: int = 4
+    """passes over each rollout batch"""
+    minibatch_size: int = 16
+    """rollouts per gradient step"""
+    lr: float = 5e-6
+    """policy learning rate (AdamW, constant, no weight decay)"""
+    value_lr: float = 1e-3
+    """value head learning rate (a fresh linear head learns much faster than the policy)"""
+    clip: float = 0.2
+    """PPO ratio clip"""
+    entropy_coef: float = 0.01
+    """entropy bonus per chord token"""
+    gamma: float = 1.0
+    """discount per chord token"""
+    gae_lambda: float = 0.95
+    """GAE lambda (1.0: Monte-Carlo returns minus the value baseline)"""
+    max_grad_norm: float = 1.0
+    """clip the global gradient norm of each update"""
+
+    # rewards ----------------------------------------------------------------------------
+    ensemble_weight: float = 1.0
+    """weight of the learned reward ensemble (its members are z-scores on real pairs)"""
+    kl_coef: float = 0.001
+    """per-token penalty on log pi - log pi_MLE of each sampled chord"""
+    distill_coef: float = 0.001
+    """per-token reward log pi_teacher - log pi (the teacher sees the whole melody)"""
+    note_in_chord_weight: float = 0.0
+    """weight of the note-in-chord rule as a reward (a fraction in [0, 1])"""
+    invalid_hold_penalty: float = 10.0
+    """per chord hold that continues nothing (the sampler's mask makes these impossible)"""
+    excess_silence_penalty: float = 10.0
+    """per unit of chord silence beyond ``silence_allowed`` of the frames"""
+    silence_allowed: float = 0.04
+    """fraction of frames that may be without a chord before the penalty starts"""
+    repeated_chord_penalty: float = 1.0
+    """per re-attack of the same chord beyond ``max_repeats`` in a row"""
+    max_repeats: int = 4
+    """re-attacks of one chord in a row that go unpenalised"""
+    long_chord_penalty: float = 10.0
+    """per unit fraction of frames held past ``max_chord_beats`` since the attack"""
+    max_chord_beats: float = 8.0
+    """longest chord in beats that goes unpenalised"""
+    early_end_penalty: float = 10.0
+    """per unit fraction of melody frames after the accompaniment's last chord"""
+
+    # adversarial post-training ----------------------------------------------------------
+    adversarial_weight: float = 0.0
+    """lambda: weight of the adversarial reward -log(1 - D) (0: no discriminator)"""
+    discriminator: RewardConfig = field(default_factory=small_discriminator)
+    """sizes of the discriminator (the discriminative reward model's architecture)"""
+    disc_lr: float = 9e-5
+    """discriminator learning rate (AdamW)"""
+    disc_label_smoothing: float = 0.1
+    """BCE targets are 1 - s/2 for data pairs and s/2 for policy pairs"""
+    disc_gradient_steps: int = 1
+    """gradient steps on the step's pairs each time the discriminator is updated"""
+    disc_every: int = 5
+    """during warm-up, update the discriminator every this many policy steps"""
+    disc_warmup_steps: int = 200
+    """policy steps of the fixed update schedule; afterwards it updates only while the
+    policy fools it (see ``disc_reward_threshold``)"""
+    disc_reward_threshold: float = 1.0
+    """after warm-up, update while the mean adversarial reward of the last steps exceeds this"""
+    disc_reward_window: int = 3
+    """policy steps averaged for that test"""
+    disc_max_accuracy: float = 0.9
+    """guard: never update while the discriminator's accuracy on the step's pairs is above"""
+
+    # bookkeeping ------------------------------------------------------------------------
+    seed: int = 0
+    """seeds the value head, the discriminator, data order, augmentation and sampling"""
+    checkpoint_every: int = 10
+    """write the resume state (and the current weights) every N policy steps"""
+    threads: int = 2
+    """torch CPU threads"""
+
+    def __post_init__(self) -> None:
+        if self.discriminator.kind != "discriminative":
+            raise ValueError("the discriminator has the discriminative reward model's kind")
+        if not 0.0 <= self.partner_fraction <= 1.0:
+            raise ValueError(f"partner_fraction {self.partner_fraction} is not in [0, 1]")
+        if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
+            raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
+                             f"minibatch_size {self.minibatch_size}")
+
+
+def load_rl_section(recipe: str | Path, section: str) -> PPOConfig:
+    """Section ``section`` (``rl-coherence``, ``gapt``, ``gapt-no-teacher``) of a recipe."""
+    if section not in RL_SECTIONS:
+        raise ValueError(f"unknown RL section {section!r}; choose one of {RL_SECTIONS}")
+    return load_section(recipe, section, PPOConfig)
+
+
+def with_steps(config: PPOConfig, steps: int | None) -> PPOConfig:
+    return config if steps is None else dataclasses.replace(config, steps=steps)

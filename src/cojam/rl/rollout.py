@@ -1,0 +1,151 @@
+"""Rollouts: the policy plays chords to a melody, frame by frame, as it would live.
+
+``play`` feeds a batch of melodies frame by frame. At frame t the policy samples chord t
+having heard the melody up to t-1 only (its stream is ``[BOS, c1, m1, c2, m2, ...]``,
+one KV cache, one forward pass of two tokens per frame), with the validity masks and
+sampler of ``models.sampling`` that generation and the live engine use. With a melody
+agent, the agent plays too: after ``seed_frames`` of real melody, melody t is the agent's
+sample, drawn having heard the chords up to t-1, so the accompanist learns to follow a
+partner that reacts to it. Only chords are actions; the melody (data or agent) is the
+environment.
+
+``chord_log_probs`` is the same distribution, teacher-forced over whole rollouts in one
+batched forward pass (the PPO update's log-probabilities, the value head's inputs, and
+the MLE reference); ``teacher_log_probs`` is the offline teacher's, given the whole
+melody. All of them use the sampler's validity mask, so every model's probabilities are
+over the tokens the policy could actually play.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cojam.data.tokens import BOS, PAD, TokenSpec
+from cojam.models.online import OnlineModel, stream_layout
+from cojam.models.sampling import allowed_mask, sample_tokens
+from cojam.models.teacher import TeacherModel
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What was played: padded rows of equal length, ``PAD`` after each row's end."""
+
+    melody: torch.Tensor  # (B, T) the melody heard: data, or the agent's after its seed
+    chords: torch.Tensor  # (B, T) the policy's chords
+    mask: torch.Tensor  # (B, T) bool, real frames
+    log_probs: torch.Tensor  # (B, T) log-prob of each chord when it was sampled
+    hidden: torch.Tensor  # (B, T, C) the policy's hidden state that chose each chord
+
+    def cat(self, other: Rollout) -> Rollout:
+        """The rows of both rollouts (equal length T)."""
+        return Rollout(*(torch.cat([getattr(self, f), getattr(other, f)])
+                         for f in ("melody", "chords", "mask", "log_probs", "hidden")))
+
+
+def masked_log_softmax(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """(..., V) logits -> log-probabilities over the ``allowed`` tokens, -inf elsewhere."""
+    return logits.float().masked_fill(~allowed, float("-inf")).log_softmax(dim=-1)
+
+
+@torch.no_grad()
+def play(
+    policy: OnlineModel,
+    melody: torch.Tensor,  # (B, T) data melody, PAD after each row's end
+    mask: torch.Tensor,  # (B, T) bool real frames
+    agent: OnlineModel | None = None,
+    seed_frames: int = 0,
+    generator: torch.Generator | None = None,
+) -> Rollout:
+    """The policy's chords to ``melody`` (or, with ``agent``, to the agent's melody after
+    ``seed_frames`` frames of it), sampled at temperature 1."""
+    for model in (policy, agent):
+        if model is not None and model.training:
+            raise ValueError("rollouts need model.eval() (dropout would change the samples)")
+    spec, device = policy.spec, policy.head.weight.device
+    melody, mask = melody.to(device), mask.to(device)
+    B, T = melody.shape
+    if T > policy.config.max_frames:
+        raise ValueError(f"rollout of {T} frames exceeds the policy's {policy.config.max_frames}")
+    chords = torch.full_like(melody, PAD)
+    heard = melody.clone()
+    log_probs = torch.zeros(B, T, device=device)
+    hidden = torch.zeros(B, T, policy.config.d_model, device=device)
+    start = torch.full((B, 1), BOS, dtype=torch.long, device=device)
+    cache = policy.new_cache(B, 1 + 2 * T)
+    state = policy.hidden(start, cache)[:, -1]  # (B, C)
+    if agent is not None:
+        agent_cache = agent.new_cache(B, 1 + 2 * T)
+        agent_logits = agent(start, agent_cache)[:, -1]  # (B, V)
+    previous_chord = previous_note = start[:, 0]  # (B,)
+    for t in range(T):
+        logits = policy.head(state)  # (B, V)
+        allowed = allowed_mask(spec, "chord", previous_chord)  # (B, V)
+        chord = sample_tokens(logits, allowed, generator=generator)  # (B,)
+        log_probs[:, t] = masked_log_softmax(logits, allowed).gather(1, chord[:, None])[:, 0]
+        note = melody[:, t]
+        if agent is not None and t >= seed_frames:
+            played = sample_tokens(agent_logits, allowed_mask(spec, "melody", previous_note),
+                                   generator=generator)
+            note = torch.where(mask[:, t], played, note)
+        chords[:, t], heard[:, t], hidden[:, t] = chord, note, state
+        if t + 1 < T:
+            state = policy.hidden(torch.stack([chord, note], dim=1), cache)[:, -1]
+            if agent is not None:
+                agent_logits = agent(torch.stack([note, chord], dim=1), agent_cache)[:, -1]
+        previous_chord, previous_note = chord, note
+    chords = torch.where(mask, chords, PAD)
+    return Rollout(heard, chords, mask, torch.where(mask, log_probs, 0.0), hidden)
+
+
+def playable(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
+    """Chords with padding replaced by chord silence, which is always allowed, so that
+    teacher forcing over padded frames never meets an impossible token."""
+    return torch.where(mask, chords, spec.chord_silence)
+
+
+def previous_chords(chords: torch.Tensor) -> torch.Tensor:
+    """(B, T) -> (B, T): the chord before each frame's, BOS for the first."""
+    return torch.cat([torch.full_like(chords[:, :1], BOS), chords[:, :-1]], dim=1)
+
+
+def frame_allowed(spec: TokenSpec, chords: torch.Tensor) -> torch.Tensor:
+    """(B, T) playable chords -> (B, T, V) the sampler's mask at each frame."""
+    previous = previous_chords(chords)
+    return allowed_mask(spec, "chord", previous.flatten()).view(*chords.shape, -1)
+
+
+@dataclass(frozen=True)
+class ChordScores:
+    """A model's teacher-forced view of the chords of a rollout."""
+
+    log_probs: torch.Tensor  # (B, T) log-prob of each chord played
+    entropy: torch.Tensor  # (B, T) entropy of the masked distribution
+    hidden: torch.Tensor  # (B, T, C) the hidden state that chose each chord
+
+
+def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tensor,
+                    mask: torch.Tensor) -> ChordScores:
+    """One batched forward pass of an accompanist over whole rollouts (differentiable)."""
+    device = model.head.weight.device
+    chords = playable(chords.to(device), mask.to(device), model.spec)
+    tokens = stream_layout(melody, chords, "accompanist").to(device)[:, :-1]  # (B, 2T)
+    hidden = model.hidden(tokens)[:, 0::2]  # (B, T, C): the positions that predict chords
+    allowed = frame_allowed(model.spec, chords)  # (B, T, V)
+    log_p = masked_log_softmax(model.head(hidden), allowed)  # (B, T, V)
+    taken = log_p.gather(2, chords[..., None])[..., 0]  # (B, T)
+    # 0 * -inf is nan, and torch.where would pass nan gradients: zero the log-probs first
+    entropy = -(log_p.exp() * log_p.masked_fill(~allowed, 0.0)).sum(-1)  # (B, T)
+    return ChordScores(taken, entropy, hidden)
+
+
+def teacher_log_probs(teacher: TeacherModel, melody: torch.Tensor, chords: torch.Tensor,
+                      mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) the offline teacher's log-prob of each chord played, given the whole melody
+    (one batched forward pass)."""
+    device = teacher.head.weight.device
+    chords = playable(chords.to(device), mask.to(device), teacher.spec)
+    logits = teacher.frame_logits(melody.to(device), chords)  # (B, T, V)
+    log_p = masked_log_softmax(logits, frame_allowed(teacher.spec, chords))
+    return log_p.gather(2, chords[..., None])[..., 0]

@@ -1,0 +1,80 @@
+"""PPO end to end on tiny models: a rule reward rises, and every metric is logged."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from rl_helpers import TINY_PPO
+
+from cojam.models.checkpoint import load_model, read_config
+from cojam.rl.ppo import train_rl
+
+NOTE_IN_CHORD_ONLY = dict(
+    note_in_chord_weight=1.0, invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
+    repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0,
+    kl_coef=0.0, distill_coef=0.0, entropy_coef=0.0, partner_fraction=0.0)
+
+
+def rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_note_in_chord_rises_when_it_is_the_reward(tmp_path: Path, rl_cache: Path,
+                                                   rl_runs: dict[str, Path]) -> None:
+    config = dataclasses.replace(TINY_PPO, steps=30, batch_size=16, minibatch_size=8,
+                                 epochs=4, lr=3e-3, value_lr=1e-2, gae_lambda=1.0,
+                                 checkpoint_every=100, **NOTE_IN_CHORD_ONLY)
+    train_rl(config, rl_cache, rl_runs["online"], None, None, [], tmp_path, progress=False,
+             log=lambda _: None)
+    harmony = [r["reward/rule/note_in_chord"] for r in rows(tmp_path)]
+    first, last = sum(harmony[:5]) / 5, sum(harmony[-5:]) / 5
+    assert last > first + 0.04, (first, last)
+    entropy = [r["charts/entropy"] for r in rows(tmp_path)]
+    assert entropy[-1] < entropy[0]
+
+
+def test_gapt_run_logs_every_term_and_writes_a_loadable_run(
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+    config = dataclasses.replace(TINY_PPO, steps=3, adversarial_weight=1.0,
+                                 note_in_chord_weight=1.0)
+    summary = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"],
+                       rl_runs["melody"], [], tmp_path, run_info={"section": "gapt"},
+                       progress=False, log=lambda _: None)
+    assert summary["steps"] == 3 and summary["section"] == "gapt"
+    assert summary["disc_updates"] >= 1
+    logged = rows(tmp_path)
+    assert [r["step"] for r in logged] == [1, 2, 3]
+    for key in ("reward/adversarial", "reward/rules", "reward/kl", "reward/distill",
+                "reward/rule/note_in_chord", "kl/mle", "kl/teacher", "disc/accuracy",
+                "disc/updated", "losses/policy", "losses/value", "charts/entropy",
+                "charts/clip_fraction", "charts/frames_per_second"):
+        assert key in logged[0], key
+    assert not (tmp_path / "state.safetensors").exists()
+    model = load_model(tmp_path)
+    assert model.config.role == "accompanist"
+    config_json = read_config(tmp_path)
+    assert config_json["kind"] == "online" and config_json["rl"]["adversarial_weight"] == 1.0
+    again = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"], rl_runs["melody"],
+                     [], tmp_path, progress=False, log=lambda _: None)
+    assert again == summary  # a finished run is reported, not retrained
+
+
+def test_a_weighted_term_without_its_model_is_an_error(tmp_path: Path, rl_cache: Path,
+                                                       rl_runs: dict[str, Path]) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="teacher"):
+        train_rl(TINY_PPO, rl_cache, rl_runs["online"], None, rl_runs["melody"], [],
+                 tmp_path / "a", progress=False, log=lambda _: None)
+    with pytest.raises(ValueError, match="melody agent"):
+        train_rl(TINY_PPO, rl_cache, rl_runs["online"], rl_runs["teacher"], None, [],
+                 tmp_path / "b", progress=False, log=lambda _: None)
+    with pytest.raises(ValueError, match="reward run"):
+        train_rl(dataclasses.replace(TINY_PPO, ensemble_weight=1.0), rl_cache,
+                 rl_runs["online"], rl_runs["teacher"], rl_runs["melody"], [], tmp_path / "c",
+                 progress=False, log=lambda _: None)
+    with pytest.raises(ValueError, match="not 'online'"):
+        train_rl(TINY_PPO, rl_cache, rl_runs["teacher"], rl_runs["teacher"],
+                 rl_runs["melody"], [], tmp_path / "d", progress=False, log=lambda _: None)

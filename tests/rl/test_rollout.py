@@ -1,0 +1,74 @@
+"""Rollouts: valid chords, no peeking at the present melody, log-probs that match the
+batched forward pass, and melody-agent rollouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from cojam.data.tokens import PAD, TokenSpec
+from cojam.models.checkpoint import load_model
+from cojam.rewards.frames import frame_view
+from cojam.rl.rollout import chord_log_probs, play, teacher_log_probs
+
+
+def melodies(spec: TokenSpec, B: int = 4, T: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    pitches = torch.randint(60, 72, (B, T), generator=generator)
+    melody = torch.tensor([[spec.melody_on(int(p)) for p in row] for row in pitches])
+    mask = torch.ones(B, T, dtype=torch.bool)
+    melody[1, 16:], mask[1, 16:] = PAD, False  # a shorter row
+    return melody, mask
+
+
+def test_chords_are_valid_and_padding_is_kept(rl_runs: dict[str, Path], rl_spec: TokenSpec
+                                             ) -> None:
+    policy = load_model(rl_runs["online"])
+    melody, mask = melodies(rl_spec)
+    rollout = play(policy, melody, mask, generator=torch.Generator().manual_seed(1))
+    assert (rollout.chords[~mask] == PAD).all() and (rollout.log_probs[~mask] == 0).all()
+    for m, c, real in zip(melody, rollout.chords, mask, strict=True):
+        view = frame_view(m[real].numpy(), c[real].numpy(), rl_spec)  # raises if invalid
+        assert not view.invalid_hold.any()
+    assert rollout.hidden.shape == (4, 24, policy.config.d_model)
+
+
+def test_the_chord_of_frame_t_never_hears_the_melody_of_frame_t(
+        rl_runs: dict[str, Path], rl_spec: TokenSpec) -> None:
+    policy = load_model(rl_runs["online"])
+    melody, mask = melodies(rl_spec)
+    changed = melody.clone()
+    changed[:, 10] = rl_spec.melody_silence
+    first = play(policy, melody, mask, generator=torch.Generator().manual_seed(3))
+    second = play(policy, changed, mask, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first.chords[:, :11], second.chords[:, :11])
+    assert torch.allclose(first.log_probs[:, :11], second.log_probs[:, :11])
+
+
+def test_sampled_log_probs_match_the_batched_forward_pass(
+        rl_runs: dict[str, Path], rl_spec: TokenSpec) -> None:
+    policy = load_model(rl_runs["online"])
+    melody, mask = melodies(rl_spec)
+    rollout = play(policy, melody, mask, generator=torch.Generator().manual_seed(2))
+    scores = chord_log_probs(policy, rollout.melody, rollout.chords, mask)
+    assert torch.allclose(scores.log_probs[mask], rollout.log_probs[mask], atol=1e-4)
+    assert torch.allclose(scores.hidden[mask], rollout.hidden[mask], atol=1e-4)
+    assert (scores.entropy[mask] > 0).all()
+    teacher = teacher_log_probs(load_model(rl_runs["teacher"]), rollout.melody,
+                                rollout.chords, mask)
+    assert teacher.shape == mask.shape and torch.isfinite(teacher).all()
+
+
+def test_with_the_melody_agent_the_agent_plays_after_the_seed(
+        rl_runs: dict[str, Path], rl_spec: TokenSpec) -> None:
+    policy, agent = load_model(rl_runs["online"]), load_model(rl_runs["melody"])
+    melody, mask = melodies(rl_spec)
+    rollout = play(policy, melody, mask, agent, seed_frames=8,
+                   generator=torch.Generator().manual_seed(4))
+    assert torch.equal(rollout.melody[:, :8], melody[:, :8])
+    assert not torch.equal(rollout.melody[:, 8:][mask[:, 8:]], melody[:, 8:][mask[:, 8:]])
+    assert (rollout.melody[~mask] == PAD).all()
+    assert rl_spec.is_melody(rollout.melody[mask]).all()
+    scores = chord_log_probs(policy, rollout.melody, rollout.chords, mask)
+    assert torch.allclose(scores.log_probs[mask], rollout.log_probs[mask], atol=1e-4)
