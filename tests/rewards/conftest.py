@@ -18,8 +18,8 @@ BEATS = 8
 TINY_REWARD = {
     "model": {"d_model": 32, "n_layers": 1, "n_heads": 2, "mlp_ratio": 2, "dropout": 0.0,
               "max_frames": 32, "embed_dim": 32, "temperature": 0.1},
-    "train": {"batch_size": 16, "lr": 0.003, "warmup_steps": 10, "max_steps": 120,
-              "eval_every": 60, "checkpoint_every": 60, "log_every": 20, "seed": 0,
+    "train": {"batch_size": 16, "lr": 0.003, "warmup_steps": 10, "max_steps": 60,
+              "eval_every": 30, "checkpoint_every": 30, "log_every": 10, "seed": 0,
               "threads": 1},
 }
 

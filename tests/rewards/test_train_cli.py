@@ -1,21 +1,21 @@
-"""``cojam train reward`` end to end, as a subprocess with a few steps."""
+"""``cojam train reward`` end to end: a subprocess with a few steps, then the finished
+run and a missing ``--kind`` through the same entry point in-process."""
 
 import json
 import subprocess
 import sys
 
-
-def cojam(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cojam.cli.main", *args],
-                          capture_output=True, text=True, timeout=120)
+from cojam.cli.main import main
 
 
-def test_train_reward_command_writes_a_finished_run(triad_cache, reward_recipe, tmp_path):
+def test_train_reward_command_writes_a_finished_run(triad_cache, reward_recipe, tmp_path,
+                                                    capsys):
     out = tmp_path / "rhythm-disc"
-    args = ("train", "reward", "--kind", "discriminative", "--rhythm", "--seed", "1",
+    args = ["train", "reward", "--kind", "discriminative", "--rhythm", "--seed", "1",
             "--data", str(triad_cache), "--recipe", str(reward_recipe), "--out", str(out),
-            "--max-steps", "5", "--quiet")
-    done = cojam(*args)
+            "--max-steps", "5", "--quiet"]
+    done = subprocess.run([sys.executable, "-m", "cojam.cli.main", *args],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout[done.stdout.index("{"):])
     assert summary["steps"] == 5 and summary["model"] == "discriminative-rhythm"
@@ -25,10 +25,10 @@ def test_train_reward_command_writes_a_finished_run(triad_cache, reward_recipe, 
     assert config["train"]["seed"] == 1 and config["train"]["max_steps"] == 5
     for name in ("model.safetensors", "metrics.jsonl", "calibration.json", "auc.json"):
         assert (out / name).is_file()
-    again = cojam(*args)  # a finished run is reported, not retrained
-    assert again.returncode == 0 and "already holds a finished" in again.stdout
+    assert main(args) == 0  # a finished run is reported, not retrained
+    assert "already holds a finished" in capsys.readouterr().out
 
 
-def test_train_reward_without_kind_is_an_error(triad_cache, tmp_path):
-    done = cojam("train", "reward", "--data", str(triad_cache), "--out", str(tmp_path / "x"))
-    assert done.returncode == 1 and "--kind" in done.stderr
+def test_train_reward_without_kind_is_an_error(triad_cache, tmp_path, capsys):
+    assert main(["train", "reward", "--data", str(triad_cache), "--out", str(tmp_path)]) == 1
+    assert "--kind" in capsys.readouterr().err
