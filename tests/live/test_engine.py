@@ -66,7 +66,7 @@ def test_count_in_is_silent_and_committed(model):
                 assert chord.symbol == "N"
 
 
-def test_the_model_starts_listening_after_the_count_in(model):
+def test_the_model_starts_listening_when_the_count_in_ends(model):
     """Its sequence begins where the count-in ends (as a song begins), so what is played
     during the count-in changes nothing."""
     chords = []

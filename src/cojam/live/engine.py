@@ -26,9 +26,9 @@ budget, for the benchmark's baseline).
 No leakage: a chord frame is sampled only while the sequence ends at the melody of the
 frame before it, so the chord of frame t never depends on the melody of frame t.
 
-Count-in: the first ``count_in`` beats are committed as no chord (``N``) from the start,
-and the model's sequence begins where the count-in ends, as a song begins: fed bars of
-forced silence, a model expects more silence. Notes played during the count-in are
+Count-in: the first ``count_in`` beats are committed as no chord (``N``) from the start.
+The model's sequence begins where the count-in ends, as a song begins: fed bars of forced
+silence, a model expects more silence. Notes played during the count-in (a pickup) are
 logged but not given to the model.
 
 Long sessions: the model reads at most ``max_frames`` frames. When the plan would run past
@@ -141,10 +141,11 @@ class JamSession:
         count_in_frames = settings.count_in * per_beat
         self.chords: list[int] = [spec.chord_silence] * count_in_frames  # committed
         self.span_onsets: list[int] = [0] * count_in_frames  # onset frame of each one's span
-        # The model's sequence starts where the count-in ends, as a song starts: a model
-        # fed bars of forced silence learns to expect more silence.
+        # The model's sequence starts where the count-in ends, as a song starts: fed even
+        # one bar of forced silence, a model expects more silence (measured: it then plays
+        # N over most of a Bach melody, against a third of it without).
         self.first_frame = count_in_frames
-        self.window_start = count_in_frames  # absolute frame of the sequence's first frame
+        self.window_start = self.first_frame  # absolute frame of the sequence's first frame
         self.tokens: list[int] = [BOS]  # the model's sequence from window_start
         self.shown: list[int] = []  # chord tokens of the last plan, from frame shown_from
         self.shown_from = 0
