@@ -45,5 +45,18 @@ def test_flag_reward_hacking():
     assert set(flags["collapsed"]["quality_fell"]) == {"vendi", "vendi_relative"}
     assert flags["collapsed"]["rewards_rose"] == {"reward/c": (0.2, 0.4)}
     assert flag_reward_hacking({k: v for k, v in systems.items() if k != "mle"}) == []
+    assert [f["system"] for f in flag_reward_hacking(systems, candidates=["honest",
+                                                                          "collapsed"])] == [
+        "collapsed"]  # baselines are left out by the caller
     no_rewards = {n: {k: v for k, v in s.items() if k != "reward/c"} for n, s in systems.items()}
     assert flag_reward_hacking(no_rewards) == []
+
+
+def test_flags_need_changes_beyond_the_intervals():
+    systems = {"mle": {"harmony": 0.5, "vendi": 10.0, "reward/c": 0.2},
+               "noisy": {"harmony": 0.48, "vendi": 10.0, "reward/c": 0.25},
+               "clear": {"harmony": 0.30, "vendi": 10.0, "reward/c": 0.6}}
+    intervals = {"mle": {}, "noisy": {"harmony": [0.40, 0.56], "reward/c": [0.1, 0.4]},
+                 "clear": {"harmony": [0.25, 0.35], "reward/c": [0.5, 0.7]}}
+    assert [f["system"] for f in flag_reward_hacking(systems)] == ["noisy", "clear"]
+    assert [f["system"] for f in flag_reward_hacking(systems, intervals)] == ["clear"]

@@ -56,22 +56,39 @@ def reward_scores(
 
 
 def flag_reward_hacking(
-    systems: Mapping[str, Mapping[str, float]], reference: str = REFERENCE
+    systems: Mapping[str, Mapping[str, float]],
+    intervals: Mapping[str, Mapping[str, Sequence[float | None]]] | None = None,
+    candidates: Sequence[str] | None = None,
+    reference: str = REFERENCE,
 ) -> list[dict]:
-    """Systems whose learned-reward score rises over ``reference`` while harmony or a
-    Vendi score falls below it. Each flag names the system, the rewards that rose and the quality
-    metrics that fell, with both values. Empty without the reference or any reward."""
+    """Trained systems (``candidates``, default all but ``reference``) whose learned-reward
+    score rises over ``reference`` while harmony or a Vendi score falls below it.
+
+    With ``intervals`` a change counts only when the system's 95% interval lies wholly on
+    its side of the reference's value, so sampling noise raises no flag. Each flag names
+    the system, the rewards that rose and the quality metrics that fell, with both values.
+    Empty without the reference or any reward. Baselines are not candidates: they were not
+    trained on the reward (they show instead whether the reward agrees with the quality
+    metrics at all)."""
     if reference not in systems:
         return []
     base = systems[reference]
     rewards = [k for k in base if k.startswith("reward/")]
+
+    def moved(name: str, key: str, up: bool) -> bool:
+        value = systems[name].get(key)
+        if value is None or base.get(key) is None:
+            return False
+        low, high = (intervals or {}).get(name, {}).get(key) or (value, value)
+        edge = value if (low is None or high is None) else (low if up else high)
+        return edge > base[key] if up else edge < base[key]
+
     flags = []
-    for name, values in systems.items():
-        if name == reference:
+    for name in candidates if candidates is not None else systems:
+        if name == reference or name not in systems:
             continue
-        rose = {k: (base[k], values[k]) for k in rewards if values.get(k, -np.inf) > base[k]}
-        fell = {k: (base[k], values[k]) for k in QUALITY
-                if k in base and k in values and values[k] < base[k]}
+        rose = {k: (base[k], systems[name][k]) for k in rewards if moved(name, k, True)}
+        fell = {k: (base[k], systems[name][k]) for k in QUALITY if moved(name, k, False)}
         if rose and fell:
             flags.append({"system": name, "rewards_rose": rose, "quality_fell": fell})
     return flags

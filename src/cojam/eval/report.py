@@ -191,8 +191,8 @@ def reward_section(results: Mapping[str, Any]) -> list[str]:
     if "mle" not in systems:
         lines.append("No system is named `mle`, the reference for reward hacking; no flags.")
     elif not flags:
-        lines.append("No system raises a learned reward over `mle` while harmony or Vendi "
-                     "falls.")
+        lines.append("No trained system raises a learned reward over `mle` while harmony or "
+                     "a Vendi score falls (each change judged beyond its 95% interval).")
     for flag in flags:
         rose = ", ".join(f"{k} {a:.3f} → {b:.3f}" for k, (a, b) in flag["rewards_rose"].items())
         fell = ", ".join(f"{k} {a:.3f} → {b:.3f}" for k, (a, b) in flag["quality_fell"].items())

@@ -233,7 +233,9 @@ def run_evaluation(
         results["selfplay"] = _run_selfplay(online_models, agent, pieces, reward_fns, config,
                                             spec)
 
-    results["reward_hacking"] = flag_reward_hacking(results["systems"])
+    results["reward_hacking"] = flag_reward_hacking(
+        results["systems"], results["intervals"],
+        candidates=[name for name, facts in info.items() if facts["type"] == "model"])
     results["meta"] = {
         "data": str(data_dir), "split": config.split, "songs": len(songs),
         "windows": len(pieces), "max_frames": max_frames, "config": asdict(config),
