@@ -51,6 +51,11 @@ def test_report_files_and_tables(eval_dir):
 def test_sanity_checks_catch_a_wrong_ranking():
     systems = {"ground_truth": {"harmony": 0.3}, "random": {"harmony": 0.5}}
     assert [ok for ok, _ in sanity_checks(systems)] == [False, False]
+    systems = {"random": {"harmony": 0.3}, "mle": {"harmony": 0.25},
+               "teacher": {"harmony": 0.6}}
+    checks = sanity_checks(systems, models=["mle", "teacher"])
+    assert [ok for ok, _ in checks] == [True, False, True, True]
+    assert "`mle` beats random" in checks[1][1]
 
 
 def test_number_formats():

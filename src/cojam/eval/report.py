@@ -9,7 +9,7 @@ interval is made; bootstrap intervals may be asymmetric, ``results.json`` has bo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,35 +94,40 @@ def _highest(systems: Mapping[str, Mapping[str, Any]], name: str, key: str) -> b
                if v.get(key) is not None)
 
 
-def sanity_checks(systems: Mapping[str, Mapping[str, Any]]) -> list[tuple[bool, str]]:
-    """What a musician expects of the ranking; each (passed, statement with numbers)."""
-    checks: list[tuple[str, Callable[[], bool], Sequence[str]]] = []
+def sanity_checks(
+    systems: Mapping[str, Mapping[str, Any]], models: Sequence[str] = ()
+) -> list[tuple[bool, str]]:
+    """What a musician expects of the ranking; each (passed, statement with numbers).
+    ``models`` are the trained systems, each expected to harmonise better than random."""
+    present = set(systems)
 
     def h(name: str) -> str:
         return f"{name} {systems[name]['harmony']:.3f}"
 
-    present = set(systems)
+    def better(a: str, b: str, text: str, strict: bool = True) -> tuple[bool, str]:
+        x, y = systems[a]["harmony"], systems[b]["harmony"]
+        return (x > y if strict else x >= y), f"{text} ({h(a)}, {h(b)})"
+
+    lines = []
     if {"ground_truth", "random"} <= present:
-        checks.append(("ground truth harmonises better than random chords",
-                       lambda: systems["ground_truth"]["harmony"] > systems["random"]["harmony"],
-                       ["ground_truth", "random"]))
+        lines.append(better("ground_truth", "random", "ground truth harmonises better than "
+                            "random chords"))
+    baselines = [n for n in ("ground_truth", "random", "rule_based", "one_chord", "every_frame")
+                 if n in present]
     if "random" in present:
-        checks.append(("random chords have the lowest harmony of all systems",
-                       lambda: _lowest(systems, "random", "harmony"), list(systems)))
+        lines.append((_lowest({n: systems[n] for n in baselines}, "random", "harmony"),
+                      "random chords have the lowest harmony of the baselines "
+                      f"({', '.join(h(n) for n in baselines)})"))
     if {"rule_based", "random"} <= present:
-        checks.append(("the rule-based harmoniser beats random chords on harmony",
-                       lambda: systems["rule_based"]["harmony"] > systems["random"]["harmony"],
-                       ["rule_based", "random"]))
-    if {"teacher", "random"} <= present:
-        checks.append(("the offline teacher beats random chords on harmony",
-                       lambda: systems["teacher"]["harmony"] > systems["random"]["harmony"],
-                       ["teacher", "random"]))
+        lines.append(better("rule_based", "random", "the rule-based harmoniser beats random "
+                            "chords on harmony"))
+    for name in models:
+        if "random" in present:
+            lines.append(better(name, "random", f"the trained system `{name}` beats random "
+                                "chords on harmony"))
     if {"teacher", "mle"} <= present:
-        checks.append(("the teacher (sees the future) harmonises at least as well as the "
-                       "online MLE model",
-                       lambda: systems["teacher"]["harmony"] >= systems["mle"]["harmony"],
-                       ["teacher", "mle"]))
-    lines = [(test(), f"{text} ({', '.join(h(n) for n in names)})") for text, test, names in checks]
+        lines.append(better("teacher", "mle", "the teacher (sees the future) harmonises at "
+                            "least as well as the online MLE model", strict=False))
     if "one_chord" in present:
         for key in ("chord_entropy", "vendi_relative", "song_distinct_chords"):
             lines.append((_lowest(systems, "one_chord", key),
@@ -267,7 +272,9 @@ def render(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
               "key-free Vendi compares progressions by root motion and quality.", "",
               "## Rhythm and penalties", "", metric_table(results, RHYTHM_COLUMNS), ""]
     lines += ["## Sanity checks", ""]
-    lines += [f"- {'PASS' if ok else 'FAIL'}: {text}" for ok, text in sanity_checks(systems)]
+    models = [n for n, facts in results["meta"]["systems"].items() if facts["type"] == "model"]
+    lines += [f"- {'PASS' if ok else 'FAIL'}: {text}"
+              for ok, text in sanity_checks(systems, models)]
     lines += ["", f"By harmony: {ranking(systems, 'harmony')}", "",
               f"By Vendi: {ranking(systems, 'vendi')}", "",
               f"By key-free Vendi: {ranking(systems, 'vendi_relative')}", ""]
