@@ -1,11 +1,18 @@
 """Reward scoring through the one reward signature, and the reward-hacking flag."""
 
+import json
+
 import numpy as np
+import pytest
 import torch
 from eval_helpers import handmade_songs
 
-from cojam.data.tokens import song_to_frames
-from cojam.eval.learned_rewards import flag_reward_hacking, reward_scores
+from cojam.data.tokens import TokenSpec, song_to_frames
+from cojam.eval.learned_rewards import (
+    check_reward_vocabulary,
+    flag_reward_hacking,
+    reward_scores,
+)
 from cojam.eval.pieces import Piece
 
 
@@ -60,3 +67,15 @@ def test_flags_need_changes_beyond_the_intervals():
                  "clear": {"harmony": [0.25, 0.35], "reward/c": [0.5, 0.7]}}
     assert [f["system"] for f in flag_reward_hacking(systems)] == ["noisy", "clear"]
     assert [f["system"] for f in flag_reward_hacking(systems, intervals)] == ["clear"]
+
+
+def test_reward_vocabulary_must_match_the_data(spec, tiny_reward, tmp_path):
+    check_reward_vocabulary(tiny_reward, spec)
+    ensemble = tmp_path / "ensemble.json"
+    ensemble.write_text(json.dumps({"members": [{"run": str(tiny_reward), "weight": 1.0}]}))
+    check_reward_vocabulary(ensemble, spec)
+    other = TokenSpec(chords=spec.chords[:12], min_pitch=48, max_pitch=84)
+    with pytest.raises(ValueError, match="another token vocabulary"):
+        check_reward_vocabulary(tiny_reward, other)
+    with pytest.raises(FileNotFoundError):
+        check_reward_vocabulary(tmp_path, spec)

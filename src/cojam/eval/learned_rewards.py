@@ -11,13 +11,14 @@ not playing better (``flag_reward_hacking``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cojam.data.tokens import PAD
+from cojam.data.tokens import PAD, TokenSpec
 from cojam.eval.pieces import Piece
 from cojam.rewards.ensemble import RewardFn
 
@@ -29,6 +30,23 @@ def reward_name(path: Path) -> str:
     """A reward column's name: the run directory's name, or an ensemble file's stem."""
     path = Path(path).resolve()
     return path.stem if path.is_file() else path.name
+
+
+def check_reward_vocabulary(path: Path, spec: TokenSpec) -> None:
+    """Raise unless every reward run behind ``path`` (a run directory or an ensemble file)
+    was trained on ``spec``: token ids mean nothing under another vocabulary."""
+    path = Path(path)
+    if path.is_file():
+        runs = [path.parent / m["run"] for m in json.loads(path.read_text())["members"]]
+    else:
+        runs = [path]
+    for run in runs:
+        config = Path(run) / "config.json"
+        if not config.is_file():
+            raise FileNotFoundError(f"{run} is not a reward run directory (no config.json)")
+        if TokenSpec.from_dict(json.loads(config.read_text())["spec"]) != spec:
+            raise ValueError(f"reward run {run} was trained on another token vocabulary "
+                             "than the data's vocab.json")
 
 
 @torch.no_grad()

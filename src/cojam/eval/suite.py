@@ -36,7 +36,12 @@ from cojam.data.cache import load_spec
 from cojam.data.tokens import TokenSpec
 from cojam.eval import adaptation
 from cojam.eval.baselines import baseline_systems
-from cojam.eval.learned_rewards import flag_reward_hacking, reward_name, reward_scores
+from cojam.eval.learned_rewards import (
+    check_reward_vocabulary,
+    flag_reward_hacking,
+    reward_name,
+    reward_scores,
+)
 from cojam.eval.model_systems import Sampling, load_accompanist, model_system
 from cojam.eval.pieces import Piece, System, check_outputs, load_pieces
 from cojam.eval.report import write_report
@@ -169,6 +174,7 @@ def run_evaluation(
                              f"vocabulary (kind {kind_of(agent)!r})")
     reward_fns: dict[str, RewardFn] = {}
     for run_dir in rewards:
+        check_reward_vocabulary(run_dir, spec)
         reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(
             run_dir, config.device)
 
