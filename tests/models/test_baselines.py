@@ -45,7 +45,7 @@ def test_counts_cover_every_transposition(tiny_spec: TokenSpec) -> None:
 def test_quality_report_has_every_row(tmp_path: Path, tiny_cache: Path,
                                       tiny_recipe: Path) -> None:
     for kind in ("online", "teacher"):
-        train(kind, tiny_cache, tmp_path / kind, tiny_recipe, max_steps=5, progress=False,
+        train(kind, tiny_cache, tmp_path / kind, tiny_recipe, max_steps=2, progress=False,
               log=lambda _: None)
     report = quality_report(tiny_cache, {"online": tmp_path / "online",
                                          "teacher": tmp_path / "teacher"})

@@ -129,12 +129,12 @@ def generate_files(model_dir: Path, songs: list[Song], out_dir: Path, temperatur
                 melody = played
             else:
                 chords = played
-            stem = out_dir / _file_stem(song.song_id)
-            save_tokens(stem.with_suffix(".json"), spec, melody, chords, song.song_id,
+            stem = _file_stem(song.song_id)
+            save_tokens(out_dir / f"{stem}.json", spec, melody, chords, song.song_id,
                         song.time_signature)
             result = frames_to_song(melody, chords, spec, song.song_id,
                                     time_signature=song.time_signature)
-            written.append(write_midi(result, stem.with_suffix(".mid"), tempo))
+            written.append(write_midi(result, out_dir / f"{stem}.mid", tempo))
     return written
 
 
