@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which split to accompany (default test)")
     parser.add_argument("--out", type=Path, required=True, help="directory to write")
     parser.add_argument("--reward", action="append", default=[], type=Path, metavar="RUN",
-                        help="a learned reward model run directory (repeatable)")
+                        help="a learned reward run directory or ensemble file (repeatable)")
     parser.add_argument("--melody-agent", type=Path, metavar="RUN",
                         help="melody agent run directory: enables self-play")
     parser.add_argument("--samples", type=int, default=3,
