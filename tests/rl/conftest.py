@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from rl_helpers import write_cache, write_runs
+from rl_helpers import write_cache, write_reward_runs, write_runs
 
 from cojam.data.tokens import TokenSpec
 
@@ -26,5 +26,8 @@ def rl_spec(rl_cache: Path) -> TokenSpec:
 
 
 @pytest.fixture(scope="session")
-def rl_runs(tmp_path_factory: pytest.TempPathFactory, rl_spec: TokenSpec) -> dict[str, Path]:
-    return write_runs(tmp_path_factory.mktemp("rl-runs"), rl_spec)
+def rl_runs(tmp_path_factory: pytest.TempPathFactory, rl_spec: TokenSpec) -> dict:
+    """{online, teacher, melody: run directory, rewards: [reward run directories]}"""
+    root = tmp_path_factory.mktemp("rl-runs")
+    return {**write_runs(root, rl_spec),
+            "rewards": write_reward_runs(root / "rewards", rl_spec)}

@@ -16,12 +16,13 @@ import numpy as np
 import torch
 
 from cojam.data.tokens import TokenSpec, chord_vocabulary
-from cojam.models.checkpoint import build_model, save_run
+from cojam.models.checkpoint import build_model, save_config, save_run, save_weights
 from cojam.models.online import OnlineConfig
 from cojam.models.teacher import TeacherConfig
 from cojam.music.chords import parse_chord
 from cojam.music.song import ChordSpan, Note, Song
 from cojam.rewards.encoder import RewardConfig
+from cojam.rewards.runs import build_reward_model
 from cojam.rl.config import PPOConfig
 
 PROGRESSIONS = (("C", "F", "G", "C"), ("Am", "Dm", "G", "C"), ("C", "Am", "F", "G"))
@@ -86,3 +87,20 @@ def write_recipe(path: Path, **changes: object) -> Path:
               "gapt-no-teacher": {**section, "adversarial_weight": 1.0, "distill_coef": 0.0}}
     path.write_text(json.dumps(recipe))
     return path
+
+
+def write_reward_runs(root: Path, spec: TokenSpec) -> list[Path]:
+    """Untrained reward runs (a contrastive and a rhythm-only discriminative model) with a
+    neutral calibration: the trainer needs their scores, not good ones."""
+    runs = []
+    for index, (kind, rhythm) in enumerate((("contrastive", False), ("discriminative", True))):
+        torch.manual_seed(index)
+        config = dataclasses.replace(TINY_DISCRIMINATOR, kind=kind, rhythm=rhythm,
+                                     embed_dim=16)
+        run = root / f"{kind}{'-rhythm' if rhythm else ''}"
+        model = build_reward_model(spec, config)
+        save_config(run, model, kind="reward")
+        save_weights(run, model)
+        (run / "calibration.json").write_text('{"mean": 0.0, "std": 1.0}\n')
+        runs.append(run)
+    return runs

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 from rl_helpers import TINY_PPO
 
 from cojam.models.checkpoint import load_model, read_config
@@ -38,15 +39,19 @@ def test_note_in_chord_rises_when_it_is_the_reward(tmp_path: Path, rl_cache: Pat
 def test_gapt_run_logs_every_term_and_writes_a_loadable_run(
         tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
     config = dataclasses.replace(TINY_PPO, steps=3, adversarial_weight=1.0,
-                                 note_in_chord_weight=1.0)
+                                 note_in_chord_weight=1.0, ensemble_weight=1.0)
     summary = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"],
-                       rl_runs["melody"], [], tmp_path, run_info={"section": "gapt"},
-                       progress=False, log=lambda _: None)
+                       rl_runs["melody"], rl_runs["rewards"], tmp_path,
+                       run_info={"section": "gapt"}, progress=False, log=lambda _: None)
     assert summary["steps"] == 3 and summary["section"] == "gapt"
     assert summary["disc_updates"] >= 1
+    assert set(summary["ensemble_scale"]) == {"contrastive/contrastive",
+                                              "discriminative-rhythm/discriminative-rhythm"}
     logged = rows(tmp_path)
     assert [r["step"] for r in logged] == [1, 2, 3]
-    for key in ("reward/adversarial", "reward/rules", "reward/kl", "reward/distill",
+    assert logged[0]["reward/harmony"] == pytest.approx(0.0, abs=1e-5)  # the scale's batch
+    for key in ("reward/harmony", "reward/rhythm", "reward/adversarial", "reward/rules",
+                "reward/kl", "reward/distill",
                 "reward/rule/note_in_chord", "kl/mle", "kl/teacher", "disc/accuracy",
                 "disc/updated", "losses/policy", "losses/value", "charts/entropy",
                 "charts/clip_fraction", "charts/frames_per_second"):
@@ -57,14 +62,12 @@ def test_gapt_run_logs_every_term_and_writes_a_loadable_run(
     config_json = read_config(tmp_path)
     assert config_json["kind"] == "online" and config_json["rl"]["adversarial_weight"] == 1.0
     again = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"], rl_runs["melody"],
-                     [], tmp_path, progress=False, log=lambda _: None)
+                     rl_runs["rewards"], tmp_path, progress=False, log=lambda _: None)
     assert again == summary  # a finished run is reported, not retrained
 
 
 def test_a_weighted_term_without_its_model_is_an_error(tmp_path: Path, rl_cache: Path,
                                                        rl_runs: dict[str, Path]) -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="teacher"):
         train_rl(TINY_PPO, rl_cache, rl_runs["online"], None, rl_runs["melody"], [],
                  tmp_path / "a", progress=False, log=lambda _: None)

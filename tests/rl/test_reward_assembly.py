@@ -10,7 +10,13 @@ from rl_helpers import TINY_PPO
 
 from cojam.data.tokens import PAD, TokenSpec
 from cojam.rewards.ensemble import Ensemble, Member
-from cojam.rl.rewards import rule_terms, sequence_rewards, token_rewards
+from cojam.rl.rewards import (
+    member_scores,
+    policy_scale,
+    rule_terms,
+    sequence_rewards,
+    token_rewards,
+)
 
 NO_RULES = dict(invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
                 repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0)
@@ -64,10 +70,14 @@ def test_sequence_rewards_split_weight_and_sum(rl_spec: TokenSpec) -> None:
                          Member("discriminative-rhythm/b", constant(-1.0), weight=0.5)])
     melody, chords, mask = rows(rl_spec)
     adversarial = torch.tensor([0.2, 1.0])
-    total, parts = sequence_rewards(melody, chords, mask, rl_spec, config, ensemble,
+    members = member_scores(ensemble, melody, chords, mask)
+    assert torch.allclose(members["contrastive/a"], torch.full((2,), (3.0 - 1.0) / 2.0))
+    assert torch.allclose(members["discriminative-rhythm/b"], torch.full((2,), 0.5 * -1.0))
+    scale = {"contrastive/a": [0.5, 2.0], "discriminative-rhythm/b": [-1.0, 0.25]}
+    total, parts = sequence_rewards(melody, chords, mask, rl_spec, config, members, scale,
                                     adversarial)
-    assert torch.allclose(parts["harmony"], torch.full((2,), 2.0 * (3.0 - 1.0) / 2.0))
-    assert torch.allclose(parts["rhythm"], torch.full((2,), 2.0 * 0.5 * -1.0))
+    assert torch.allclose(parts["harmony"], torch.full((2,), 2.0 * (1.0 - 0.5) / 2.0))
+    assert torch.allclose(parts["rhythm"], torch.full((2,), 2.0 * (-0.5 + 1.0) / 0.25))
     assert torch.allclose(parts["rule/note_in_chord"], torch.tensor([1.0, 2 / 3]))
     assert torch.allclose(parts["rule/excess_silence"], torch.tensor([0.0, 1 / 3 - 0.04]))
     assert torch.allclose(parts["rules"], torch.tensor([3.0, 2.0 - 10 * (1 / 3 - 0.04)]))
@@ -80,7 +90,7 @@ def test_unweighted_terms_are_left_out(rl_spec: TokenSpec) -> None:
     config = dataclasses.replace(TINY_PPO, **NO_RULES)
     assert rule_terms(config) == {}
     melody, chords, mask = rows(rl_spec)
-    total, parts = sequence_rewards(melody, chords, mask, rl_spec, config, None, None)
+    total, parts = sequence_rewards(melody, chords, mask, rl_spec, config, None)
     assert set(parts) == {"rules"} and (total == 0).all()
 
 
@@ -91,3 +101,8 @@ def test_penalties_count_against_bonuses_for(name: str, sign: int) -> None:
     config = dataclasses.replace(TINY_PPO, note_in_chord_weight=1.0)
     weight, _ = rule_terms(config)[name]
     assert weight * sign > 0
+
+
+def test_policy_scale_is_mean_and_spread_of_the_batch() -> None:
+    scale = policy_scale({"a": torch.tensor([1.0, 3.0]), "b": torch.tensor([2.0, 2.0])})
+    assert scale == {"a": [2.0, 1.0], "b": [2.0, 1e-6]}

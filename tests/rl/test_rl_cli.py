@@ -27,7 +27,8 @@ def command(runs: dict[str, Path], cache: Path, recipe: Path, out: Path, *extra:
     return [sys.executable, "-m", "cojam.cli.main", "rl", "--data", str(cache),
             "--mle", str(runs["online"]), "--teacher", str(runs["teacher"]),
             "--melody-agent", str(runs["melody"]), "--recipe", str(recipe),
-            "--out", str(out), "--quiet", *extra]
+            "--out", str(out), "--quiet", *extra,
+            *[arg for run in runs["rewards"] for arg in ("--reward", str(run))]]
 
 
 def test_cli_errors_name_the_problem(tmp_path: Path, rl_cache: Path,
@@ -43,10 +44,12 @@ def test_cli_errors_name_the_problem(tmp_path: Path, rl_cache: Path,
 
 def test_sigkill_then_rerun_resumes_to_the_same_weights(
         tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
-    recipe = write_recipe(tmp_path / "tiny.json", steps=12, checkpoint_every=2)
+    recipe = write_recipe(tmp_path / "tiny.json", steps=12, checkpoint_every=2,
+                          ensemble_weight=1.0)
     reference = tmp_path / "reference"
     train_rl(load_rl_section(recipe, "gapt"), rl_cache, rl_runs["online"], rl_runs["teacher"],
-             rl_runs["melody"], [], reference, progress=False, log=lambda _: None)
+             rl_runs["melody"], rl_runs["rewards"], reference, progress=False,
+             log=lambda _: None)
 
     run = tmp_path / "killed"
     args = command(rl_runs, rl_cache, recipe, run, "--section", "gapt")
@@ -76,7 +79,8 @@ def test_sigkill_then_rerun_resumes_to_the_same_weights(
     killed_rows = (run / "metrics.jsonl").read_text().splitlines()
     for a, b in zip(reference_rows, killed_rows, strict=True):
         a, b = json.loads(a), json.loads(b)
-        for key in ("reward/sequence", "disc/accuracy", "losses/policy"):
+        for key in ("reward/sequence", "reward/harmony", "reward/rhythm", "disc/accuracy",
+                    "losses/policy"):
             assert a[key] == b[key], key
 
 

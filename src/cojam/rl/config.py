@@ -7,8 +7,24 @@ A recipe (``cpu-small.json``, ``paper.json``) holds three RL sections, each a
 - ``gapt`` — the same plus the adversarial term (a discriminator trained alongside);
 - ``gapt-no-teacher`` — GAPT without distillation from the offline teacher.
 
-The defaults are the published settings (ReaLchords, GAPT) where there is one; a recipe
-says where it departs from them and why.
+The defaults are the published settings (ReaLchords, GAPT) where there is one. The
+``paper`` sections keep them (batch 384, minibatch 48, lr 5e-6, an 8-layer discriminator
+updated every 5 steps for the first 200). ``cpu-small`` must finish in about 15 minutes
+on two cores, which buys about 60 policy steps of 32 rollouts of 128 frames, so it
+departs from them:
+
+- ``lr`` 3e-4 (published 5e-6): at 5e-6, 60 steps barely move the policy (PPO's
+  approximate KL per update stayed near 1e-4); at 3e-4 it is 0.003-0.02, the usual range.
+- ``gae_lambda`` 1.0 (published 0.95): the coherence rewards arrive on the last chord, and
+  with lambda 0.95 they reach only the last few dozen chords of a window unless the
+  critic already predicts them, which a linear critic trained for 60 steps does not.
+- ``epochs`` 2, ``minibatch_size`` 16, ``value_lr`` 0.01: fewer passes per batch for more
+  batches in the budget; the fresh value head must catch up with returns of a few units.
+- ``distill_coef`` 0.005: distillation sums over every chord of a window, so per token it
+  stays a fraction of the sequence rewards' spread.
+- the discriminator (the cpu-small reward model's sizes) updates every 2 steps for the
+  first 30 with 2 gradient steps at lr 3e-4: a fresh discriminator needs more updates
+  than 60 steps at the published schedule would give it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ each policy step
 
 1. rollout — a batch of training windows (transposed), most accompanied as data melodies
    frame by frame, some played with the melody agent; log-probs recorded as sampled;
-2. rewards — sequence terms on the last chord, KL and distillation on every chord;
+2. rewards — sequence terms on the last chord, KL and distillation on every chord (the
+   ensemble rescaled by its spread over the first batch, see ``rewards.py``);
 3. advantages — GAE over chord tokens, normalised over real tokens;
 4. update — several epochs of minibatches: clipped policy loss, entropy bonus, value loss;
 5. discriminator — updated on schedule, unless the guard holds it back;
@@ -15,9 +16,9 @@ then the summary. Every hyperparameter is a field of ``PPOConfig`` (``config.py`
 Resuming is exact, as for pre-training: the data, the sampling and the minibatch order of
 step s are functions of (seed, s) only, the policy runs without dropout, and
 ``state.safetensors`` holds the policy, value head, discriminator, optimizer state and
-the trainer's scalars (step, the discriminator's reward history, the byte length of
-``metrics.jsonl``). A run killed at any moment and started again with the same command
-ends with the same weights as one that was never interrupted.
+the trainer's scalars (step, the discriminator's reward history, the ensemble's scale,
+the byte length of ``metrics.jsonl``). A run killed at any moment and started again
+with the same command ends with the same weights as one that was never interrupted.
 
 The run directory is an online model's (``load_model`` reads it; ``config.json`` adds
 the ``rl`` settings and the runs it was trained from), so evaluation and the live engine
@@ -57,7 +58,7 @@ from cojam.rl.losses import (
     value_loss,
 )
 from cojam.rl.models import RLModels, load_rl_models
-from cojam.rl.rewards import sequence_rewards, token_rewards
+from cojam.rl.rewards import member_scores, policy_scale, sequence_rewards, token_rewards
 from cojam.rl.rollout import Rollout, chord_log_probs, play, teacher_log_probs
 
 
@@ -133,7 +134,8 @@ def train_rl(
             "reward_runs": [str(r) for r in reward_runs], **(run_info or {})}
     state_path, metrics_path = out_dir / "state.safetensors", out_dir / "metrics.jsonl"
     scalars: dict[str, Any] = {"step": 0, "metrics_bytes": 0, "seconds": 0.0,
-                               "disc_updates": 0, "adversarial_history": []}
+                               "disc_updates": 0, "adversarial_history": [],
+                               "ensemble_scale": None}
     if state_path.exists():
         if read_config(out_dir).get("rl") != info["rl"]:
             raise ValueError(f"{out_dir} holds an RL run with other settings; choose "
@@ -172,8 +174,14 @@ def train_rl(
         if disc is not None:  # melody-agent rows have no data chords to compare with: 0
             adversarial = torch.zeros(len(mask))
             adversarial[:n_data] = adversarial_reward(disc, *policy_pairs)
+        members = None
+        if models.ensemble is not None:
+            members = member_scores(models.ensemble, rollout.melody, rollout.chords, mask)
+            if scalars.get("ensemble_scale") is None:  # the first batch sets the scale
+                scalars["ensemble_scale"] = policy_scale(members)
         sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
-                                           models.ensemble, adversarial)
+                                           members, scalars.get("ensemble_scale"),
+                                           adversarial)
         rewards, token_parts = token_rewards(sequence.to(device), mask, rollout.log_probs,
                                              mle_lp, teacher_lp, config.kl_coef,
                                              config.distill_coef)
@@ -258,7 +266,8 @@ def train_rl(
     metrics.close()
 
     summary = {"kind": "rl", "steps": step, "seconds": round(time.perf_counter() - started, 1),
-               "disc_updates": scalars["disc_updates"], **(run_info or {})}
+               "disc_updates": scalars["disc_updates"],
+               "ensemble_scale": scalars["ensemble_scale"], **(run_info or {})}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     state_path.unlink(missing_ok=True)
     log(f"rl: {step} policy steps in {summary['seconds']}s")

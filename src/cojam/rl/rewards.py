@@ -3,9 +3,15 @@
 Sequence-level terms judge a whole (melody, chords) pair, so they land on the last valid
 chord token of each rollout:
 
-- the learned reward ensemble (each member a z-score on real pairs), reported split into
-  ``harmony`` (members that see pitches and chords) and ``rhythm`` (members that see
-  only onsets and holds);
+- the learned reward ensemble, reported split into ``harmony`` (members that see pitches
+  and chords) and ``rhythm`` (members that see only onsets and holds). Each member is a
+  z-score on real validation pairs (its calibration), then rescaled once more by its mean
+  and spread over the first batch of rollouts (``policy_scale``). Why: reward models are
+  far surer about real pairs than about a policy's, so a policy's z-scores on the real
+  pairs' scale run to tens of standard deviations, and the KL and distillation terms
+  would vanish beside them; after the rescaling a member is 0 for the initial policy's
+  typical rollout and 1 for one a standard deviation better, whatever the reward model's
+  confidence, so the weights mean the same from one set of reward runs to the next;
 - the rule penalties of ``rewards.rules`` (and, optionally, the note-in-chord ratio as a
   bonus), each weighted by its config field;
 - the adversarial term ``-log(1 - D)`` of the discriminator, weighted by lambda.
@@ -69,13 +75,26 @@ def is_rhythm_member(name: str) -> bool:
     return name.split("/")[0].endswith("-rhythm")
 
 
+def member_scores(ensemble: Ensemble, melody: torch.Tensor, chords: torch.Tensor,
+                  mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """{member name: (B,) its weighted z-score on the real pairs' scale}."""
+    return {m.name: m.weight * m.normalised(melody, chords, mask).cpu() for m in ensemble.members}
+
+
+def policy_scale(scores: dict[str, torch.Tensor]) -> dict[str, list[float]]:
+    """{member name: [mean, std]} of its scores over a batch of rollouts (std floored)."""
+    return {name: [v.mean().item(), max(v.std(unbiased=False).item(), 1e-6)]
+            for name, v in scores.items()}
+
+
 def sequence_rewards(
     melody: torch.Tensor,  # (B, T)
     chords: torch.Tensor,  # (B, T)
     mask: torch.Tensor,  # (B, T) bool
     spec: TokenSpec,
     config: PPOConfig,
-    ensemble: Ensemble | None,
+    members: dict[str, torch.Tensor] | None,  # (B,) each, from member_scores
+    scale: dict[str, list[float]] | None = None,  # policy_scale of the first batch
     adversarial: torch.Tensor | None = None,  # (B,) -log(1 - D), unweighted
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """((B,) weighted total of the sequence-level terms, {name: (B,) term} for logging:
@@ -84,12 +103,12 @@ def sequence_rewards(
     B = melody.shape[0]
     total = torch.zeros(B)
     parts: dict[str, torch.Tensor] = {}
-    if ensemble is not None and config.ensemble_weight:
+    if members is not None and config.ensemble_weight:
         harmony, rhythm = torch.zeros(B), torch.zeros(B)
-        for member in ensemble.members:
-            score = config.ensemble_weight * member.weight * member.normalised(
-                melody, chords, mask).cpu()
-            if is_rhythm_member(member.name):
+        for name, value in members.items():
+            mean, std = (0.0, 1.0) if scale is None else scale[name]
+            score = config.ensemble_weight * (value - mean) / std
+            if is_rhythm_member(name):
                 rhythm += score
             else:
                 harmony += score
