@@ -10,8 +10,9 @@ is computed), and reports medians over the steps after the first. Prints JSON.
 ``rollout_seconds`` is step 1 of ``train_rl`` (sampling the batch frame by frame, with the
 melody agent for its share of rows); ``update_seconds`` is step 4 (all epochs and
 minibatches); ``step_seconds`` is a whole policy step (also the reference, teacher,
-reward and discriminator passes, and logging). On a CPU the ``paper`` sizes take minutes
-per step: run them with ``--steps 1``.
+reward and discriminator passes, and logging). Minibatches are the section's size, or
+the largest divisor of ``--batch`` that divides it. On a CPU the ``paper`` sizes take
+minutes per step: run them with ``--steps 1``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import statistics
 import tempfile
 import time
@@ -94,7 +96,7 @@ def main() -> None:
 
     base = load_rl_section(args.recipe, args.section)
     config = dataclasses.replace(base, steps=args.steps, batch_size=args.batch,
-                                 minibatch_size=min(base.minibatch_size, args.batch),
+                                 minibatch_size=math.gcd(base.minibatch_size, args.batch),
                                  max_frames=args.frames, threads=args.threads,
                                  checkpoint_every=args.steps)
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -50,11 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cojam.data.cache import CacheError
-    from cojam.rl.config import load_rl_section, with_steps
+    from cojam.rl.config import load_rl_section
     from cojam.rl.ppo import train_rl
 
     try:
-        config = with_steps(load_rl_section(args.recipe, args.section), args.max_steps)
+        config = load_rl_section(args.recipe, args.section)
+        if args.max_steps is not None:
+            config = dataclasses.replace(config, steps=args.max_steps)
         summary = train_rl(config, args.data, args.mle, args.teacher, args.melody_agent,
                            args.reward, args.out,
                            run_info={"recipe": str(args.recipe), "section": args.section},

@@ -29,7 +29,6 @@ departs from them:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +153,3 @@ def load_rl_section(recipe: str | Path, section: str) -> PPOConfig:
     if section not in RL_SECTIONS:
         raise ValueError(f"unknown RL section {section!r}; choose one of {RL_SECTIONS}")
     return load_section(recipe, section, PPOConfig)
-
-
-def with_steps(config: PPOConfig, steps: int | None) -> PPOConfig:
-    return config if steps is None else dataclasses.replace(config, steps=steps)
