@@ -7,12 +7,17 @@ Without ``--model`` it uses a randomly initialised cpu-small accompanist: an unt
 model almost never predicts the melody, so nearly every tick re-plans its whole
 lookahead (the worst case); a trained run keeps more of its plans.
 
+Latencies are wall-clock; single-session cases also give the tick's CPU time
+(``cpu_*``), which is what the wall time would be on an otherwise idle machine.
+
 Cases:
 - ``single``: one session at batch 1, ticking every frame (a sixteenth), lookahead 4 and
-  8 beats (commit 2), in three modes: ``engine`` (the cache reused, at most
-  ``REPLAN_BUDGET`` samples a tick past the commit horizon: what the server runs),
-  ``full-replan`` (the cache reused, the whole dropped plan re-sampled every tick) and
-  ``recompute`` (the whole history recomputed every tick: the stateless baseline);
+  8 beats (commit 2), in four modes: ``engine`` (what the server runs: the cache reused,
+  tokens drafted and verified ``DRAFT_TOKENS`` at a time, at most ``REPLAN_BUDGET`` model
+  calls a tick past the commit horizon), ``full-replan`` (the same without the budget:
+  the whole dropped plan re-planned every tick), ``one-token`` (the cache reused, one
+  token per model call, no budget) and ``recompute`` (the whole history recomputed every
+  tick, one token per call: the stateless baseline);
 - ``concurrent``: 1, 4 and 16 sessions ticking in real time at 120 BPM on a pool of
   worker threads (one per core, as the server runs them); latency counts the wait for a
   free worker, from the moment the tick was due to its plan.
@@ -34,6 +39,7 @@ import torch
 
 from cojam.configs import from_dict, load_recipe
 from cojam.data.tokens import TokenSpec
+from cojam.live.decoder import DRAFT_TOKENS
 from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineConfig, OnlineModel
@@ -69,35 +75,41 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "max_ms": round(1000 * ordered[-1], 3), "ticks": len(ordered)}
 
 
-MODES = {  # name -> (reuse_cache, replan_budget)
-    "engine": (True, REPLAN_BUDGET),
-    "full-replan": (True, None),
-    "recompute": (False, None),
+MODES = {  # name -> (reuse_cache, replan_budget, draft_tokens)
+    "engine": (True, REPLAN_BUDGET, DRAFT_TOKENS),
+    "full-replan": (True, None, DRAFT_TOKENS),
+    "one-token": (True, None, 1),
+    "recompute": (False, None, 1),
 }
 
 
 def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: str) -> dict:
-    reuse, budget = MODES[mode]
-    session = JamSession(model, settings, reuse_cache=reuse, replan_budget=budget)
+    reuse, budget, draft = MODES[mode]
+    session = JamSession(model, settings, reuse_cache=reuse, replan_budget=budget,
+                         draft_tokens=draft)
     events = scripted_melody(beats)
-    latencies, replans, kept, rebuilds, fed, stale = [], 0, 0, 0, [], 0
+    latencies, cpu, replans, kept, rebuilds, fed, stale, calls = [], [], 0, 0, 0, [], 0, []
     for frame in range(int(beats * 4)):
         beat = frame / 4
         while events and events[0][0] <= beat:
             at, pitch, is_on = events.pop(0)
             (session.note_on if is_on else session.note_off)(pitch, at)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         plan = session.tick(beat)
         latencies.append(time.perf_counter() - started)
+        cpu.append(time.thread_time() - started_cpu)
         replans += plan.report.replanned_from is not None
         kept += plan.report.replanned_from is None and not plan.report.prefilled
         rebuilds += plan.report.prefilled
         fed.append(plan.report.fed)
+        calls.append(plan.report.forwards)
         stale += plan.report.stale_frames > 0
     warm = latencies[4:]  # the first ticks allocate and warm up kernels
-    return {**percentiles(warm), "replanned_ticks": replans, "kept_plan_ticks": kept,
+    cpu_times = {f"cpu_{k}": v for k, v in percentiles(cpu[4:]).items() if k != "ticks"}
+    return {**percentiles(warm), **cpu_times, "replanned_ticks": replans, "kept_plan_ticks": kept,
             "rebuilt_ticks": rebuilds, "ticks_with_stale_tail": stale,
-            "mean_tokens_fed": round(statistics.fmean(fed), 1)}
+            "mean_tokens_fed": round(statistics.fmean(fed), 1),
+            "mean_model_calls": round(statistics.fmean(calls), 2), "max_model_calls": max(calls)}
 
 
 def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float,
@@ -155,6 +167,7 @@ def main() -> None:
         "parameters": parameters, "torch_threads": args.threads, "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(), "beats": args.beats,
         "load_average": os.getloadavg()[0], "replan_budget": REPLAN_BUDGET,
+        "draft_tokens": DRAFT_TOKENS,
         "single": [], "concurrent": [],
     }
     for lookahead in (4, 8):

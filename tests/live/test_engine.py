@@ -119,23 +119,37 @@ def test_reuse_gives_the_same_greedy_plans_as_recomputing():
 
 
 def test_a_small_budget_bounds_a_tick_and_changes_no_commitment(model):
-    """With 4 samples a tick past the commit horizon, a surprise leaves the far end of the
-    plan to an older plan for a few ticks; what is committed is what a full re-plan
-    commits (greedy), and every plan still covers the lookahead."""
+    """With one model call a tick past the commit horizon (two guesses each), a surprise
+    leaves the far end of the plan to an older plan for a few ticks; what is committed is
+    what a full re-plan commits (greedy), and every plan still covers the lookahead."""
     notes = melody(10, 12, start=1)
     options = settings(temperature=0.0, lookahead=4, commit=1, count_in=1)
-    budgeted = JamSession(model, options, replan_budget=4)
+    budgeted = JamSession(model, options, replan_budget=1, draft_tokens=2)
     plans = play(budgeted, notes, until=12)
     full = JamSession(model, options, replan_budget=None)
     play(full, notes, until=12)
     assert budgeted.chords == full.chords
     assert any(p.report.stale_frames > 0 for p in plans)
     for plan in plans[1:]:
-        # the commit horizon moves one frame a tick: one chord, at most a frame of
-        # expected melody per frame re-planned before it, plus the budget
-        assert plan.report.sampled <= 2 + 4 * 1 + 4
+        # at most one call per frame up to the commit horizon, then the budget
+        assert plan.report.forwards <= 4 * 1 + 1 + 1
         end = plan.chords[-1].onset + plan.chords[-1].duration
         assert end >= plan.beat + 4
+
+
+def test_drafting_chooses_several_tokens_per_model_call(model):
+    """Verifying drafts keeps the distribution (same commitments as one token per call,
+    greedy) with fewer model calls."""
+    notes = melody(11, 12, start=1)
+    options = settings(temperature=0.0, lookahead=4, commit=1, count_in=1)
+    calls = {}
+    chords = {}
+    for draft in (1, 24):
+        session = JamSession(model, options, replan_budget=None, draft_tokens=draft)
+        calls[draft] = sum(p.report.forwards for p in play(session, notes, until=12))
+        chords[draft] = session.chords
+    assert chords[1] == chords[24]
+    assert calls[24] < calls[1] / 2
 
 
 def test_a_tick_feeds_only_new_frames_and_the_replanned_part(model):
@@ -149,8 +163,8 @@ def test_a_tick_feeds_only_new_frames_and_the_replanned_part(model):
     rebuilt = [p for p in plans[1:] if p.report.prefilled]
     assert 1 <= len(rebuilt) <= 3
     for plan in plans[1:]:
-        if not plan.report.prefilled:
-            assert plan.report.fed <= 2 * (lookahead_frames + 3)
+        if not plan.report.prefilled:  # new frames, re-planned part and drafts only
+            assert plan.report.fed <= 3 * 2 * (lookahead_frames + 2)
     recompute = JamSession(model, settings(lookahead=4, commit=1), reuse_cache=False)
     late = play(recompute, notes, until=24, step=4.0)[-1]
     assert late.report.prefilled and late.report.fed > 2 * 24 * 4

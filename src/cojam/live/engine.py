@@ -12,10 +12,11 @@ The client owns the clock. On every ``tick(beat)`` the session
 3. continues the sequence: committed chords and real melody are fed as given, every other
    token is sampled (chords *and* the expected melody, which is what lets it place
    chords ahead of the present; the expected melody is the model's likeliest). It
-   always reaches ``tick + commit``; beyond that it samples at most ``replan_budget``
-   tokens per tick, so a tick's cost stays bounded when the musician surprises the
+   always reaches ``tick + commit``; beyond that it makes at most ``replan_budget`` model
+   calls per tick, so a tick's cost stays bounded when the musician surprises the
    model: the far end of the plan then shows what the previous plan had there, and the
-   fresh part catches up over the next ticks;
+   fresh part catches up over the next ticks. Tokens are chosen several per model call,
+   by drafting and verifying (``cojam.live.decoder``), exactly as if one at a time;
 4. commits every chord frame before ``tick + commit``: from then on that frame's chord is
    fed as given and never changes, whatever the musician plays next.
 
@@ -47,14 +48,14 @@ from dataclasses import dataclass
 import torch
 
 from cojam.data.tokens import BOS
+from cojam.live.decoder import DRAFT_TOKENS, Decoder
 from cojam.live.melody_input import MelodyInput, MelodyInputError
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
-from cojam.models.sampling import allowed_mask, sample_tokens
 
 MAX_TICK_ADVANCE_BEATS = 16  # one tick may move the clock at most this far
 MAX_NOTE_LEAD_BEATS = 16  # a note may be stamped at most this far ahead of the clock
-REPLAN_BUDGET = 12  # tokens sampled per tick beyond what the commit horizon needs
+REPLAN_BUDGET = 3  # model calls per tick beyond what the commit horizon needs
 # The melody the model expects is its likeliest (greedy), not a sample: on Bach melodies
 # with the cpu-small model this re-planned 45% of ticks instead of 64%, sampled a third
 # fewer tokens, and played no chord (N) on 37% of frames instead of 64%, since one sampled
@@ -121,7 +122,7 @@ class JamSession:
     """One jam: the frame history, the model's sequence and its cache, the random state."""
 
     def __init__(self, model: OnlineModel, settings: JamSettings, reuse_cache: bool = True,
-                 replan_budget: int | None = REPLAN_BUDGET):
+                 replan_budget: int | None = REPLAN_BUDGET, draft_tokens: int = DRAFT_TOKENS):
         if model.config.role != "accompanist":
             raise EngineError(f"the live engine needs an accompanist, not a "
                               f"{model.config.role!r} model")
@@ -152,17 +153,18 @@ class JamSession:
         # N over most of a Bach melody, against a third of it without).
         self.first_frame = count_in_frames
         self.window_start = self.first_frame  # absolute frame of the sequence's first frame
-        self.tokens: list[int] = [BOS]  # the model's sequence from window_start
         self.shown: list[int] = []  # chord tokens of the last plan, from frame shown_from
         self.shown_from = 0
-        self.cache = model.new_cache(1)
-        self.generator = torch.Generator().manual_seed(settings.seed)
-        self._masks: dict[tuple[str, int], torch.Tensor] = {}
+        self.decoder = Decoder(model, torch.Generator().manual_seed(settings.seed),
+                               settings.temperature, EXPECTED_MELODY_TEMPERATURE,
+                               draft_tokens if reuse_cache else 1)
         self.last_beat: float | None = None
         self._reported_commits = 0
-        self._sampled = 0
-        self._forwards = 0
-        self._fed = 0
+
+    @property
+    def tokens(self) -> list[int]:
+        """The model's sequence from ``window_start``: ``[BOS, c, m, c, m, ...]``."""
+        return self.decoder.tokens
 
     # ------------------------------------------------------------------ events
     def _check_note_beat(self, beat: float) -> None:
@@ -197,7 +199,8 @@ class JamSession:
         if beat - clock > MAX_TICK_ADVANCE_BEATS:
             raise EngineError(f"tick at beat {beat} jumps more than {MAX_TICK_ADVANCE_BEATS} "
                               f"beats past the previous tick ({clock})")
-        self._sampled = self._forwards = self._fed = 0
+        decoder = self.decoder
+        decoder.chosen = decoder.calls = decoder.fed = 0
         replanned_from, prefilled = None, False
         while beat - clock > self.settings.commit:
             clock += self.settings.commit
@@ -214,9 +217,9 @@ class JamSession:
         chords = chord_spans(self.spec, self.shown, now, self.span_onsets[now],
                              len(self.chords))
         report = TickReport(
-            self._sampled,
-            self._forwards,
-            self._fed,
+            decoder.chosen,
+            decoder.calls,
+            decoder.fed,
             dropped if replanned_from is None else replanned_from,
             end - fresh_end,
             prefilled or rebuilt,
@@ -238,15 +241,15 @@ class JamSession:
         self.real.extend(self.melody.finalize(now))
         dropped = None
         rebuild = not self.reuse_cache or len(self.tokens) == 1
-        if 1 + 2 * (end - self.window_start) > self.cache.max_len:
+        if 1 + 2 * (end - self.window_start) > self.decoder.cache.max_len:
             self.window_start = self._shifted_window_start(end)
             rebuild = True
         if rebuild:
             self._rebuild()
         else:
             dropped = self._drop_mispredicted(first_new)
-        self._fill(self._chord_position(commit_to - 1) + 1)  # what the commits need
-        self._fill(1 + 2 * (end - self.window_start), budget)
+        self.decoder.fill(self._chord_position(commit_to - 1) + 1, self._given)  # commits
+        self.decoder.fill(1 + 2 * (end - self.window_start), self._given, budget)
         self._commit(commit_to)
         return now, end, dropped, rebuild
 
@@ -272,15 +275,10 @@ class JamSession:
     def _rebuild(self) -> None:
         """The sequence of real melody and committed chords from ``window_start``."""
         known = min(len(self.real), len(self.chords))
-        self.tokens = [BOS]
+        tokens = [BOS]
         for frame in range(self.window_start, known):
-            self.tokens += [self.chords[frame], self.real[frame]]
-        self.cache.truncate(0)
-
-    def _truncate(self, length: int) -> None:
-        del self.tokens[length:]
-        # keep the last token unfed: its logits are what the next sample needs
-        self.cache.truncate(min(self.cache.length, length - 1))
+            tokens += [self.chords[frame], self.real[frame]]
+        self.decoder.reset(tokens)
 
     def _drop_mispredicted(self, first_new: int) -> int | None:
         """Drop the plan from the first newly real frame whose expected melody was wrong."""
@@ -289,49 +287,15 @@ class JamSession:
             if position >= len(self.tokens):
                 return None
             if self.tokens[position] != self.real[frame]:
-                self._truncate(position)
+                self.decoder.truncate(position)
                 return frame
         return None
 
-    def _previous(self, position: int) -> int:
-        """The token before ``position`` in the same stream; BOS at the sequence's start
-        (after a window rebuild the first frame is always given, never sampled)."""
-        return self.tokens[position - 2] if position - 2 >= 1 else BOS
-
-    def _fill(self, length: int, budget: int | None = None) -> None:
-        """Continue the sequence to ``length`` tokens (or until ``budget`` tokens have
-        been sampled): given tokens where known (committed chords, real melody), sampled
-        ones elsewhere."""
-        sampled = 0
-        while len(self.tokens) < length:
-            position = len(self.tokens)
-            frame = self.window_start + (position - 1) // 2
-            if position % 2 == 1:
-                stream, known = "chord", self.chords
-            else:
-                stream, known = "melody", self.real
-            if frame < len(known):
-                self.tokens.append(known[frame])
-            elif budget is not None and sampled >= budget:
-                return
-            else:
-                self.tokens.append(self._sample(stream, self._previous(position)))
-                sampled += 1
-
-    def _sample(self, stream: str, previous: int) -> int:
-        unfed = torch.tensor([self.tokens[self.cache.length :]], dtype=torch.long)
-        logits = self.model(unfed, self.cache)[:, -1]  # (1, V)
-        self._forwards += 1
-        self._fed += unfed.shape[1]
-        mask = self._masks.get((stream, previous))
-        if mask is None:  # a handful of distinct ones per session: build each once
-            mask = allowed_mask(self.spec, stream, torch.tensor([previous]))
-            self._masks[(stream, previous)] = mask
-        temperature = (self.settings.temperature if stream == "chord"
-                       else EXPECTED_MELODY_TEMPERATURE)
-        token = sample_tokens(logits, mask, temperature, generator=self.generator)
-        self._sampled += 1
-        return int(token[0])
+    def _given(self, position: int) -> int | None:
+        """The known token at a sequence position: a committed chord, a real melody frame."""
+        frame = self.window_start + (position - 1) // 2
+        known = self.chords if position % 2 == 1 else self.real
+        return known[frame] if frame < len(known) else None
 
     # ------------------------------------------------------------------ commits
     def _commit(self, commit_to: int) -> None:

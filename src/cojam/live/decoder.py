@@ -1,0 +1,187 @@
+"""The model's token sequence and its KV cache: given tokens are fed, the rest is chosen,
+several at a time by drafting and verifying.
+
+Choosing one token per model call is what makes re-planning slow on a CPU: a call on a
+small model costs about the same for one token as for twenty (the time goes to per-op
+overhead, not arithmetic). So the decoder *drafts* a block of guesses, runs the model
+once over the whole block, and keeps the guesses the model agrees with, in order, up to
+the first it does not; there it takes the model's own choice, and drafts again.
+
+The result is exactly what choosing one token at a time would give, in distribution:
+- a greedy position (the expected melody, or chords at temperature 0) keeps a guess only
+  when it is the model's argmax, and otherwise takes the argmax;
+- a sampled position (chords) keeps guess g with probability p(g) and otherwise samples
+  from p with g left out: P(g) = p(g), P(x) = (1 - p(g)) p(x) / (1 - p(g)) = p(x), the
+  speculative-sampling rule for a draft that puts all its mass on g.
+
+Guesses come first from the plan that was just dropped (``truncate`` keeps it): after a
+surprise most of the old plan usually still holds. Elsewhere the guess is that whatever
+sounds goes on sounding (a hold, or silence), which is what most frames of music do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from cojam.data.tokens import BOS
+from cojam.models.online import OnlineModel
+from cojam.models.sampling import allowed_mask, sample_tokens
+
+DRAFT_TOKENS = 24  # guesses verified per model call (1: one token per call)
+
+
+class Decoder:
+    """A sequence in the online layout ``[BOS, c, m, c, m, ...]`` and its cache.
+
+    Invariant: ``cache`` holds the keys/values of ``tokens[:cache.length]`` and at least
+    the last token is unfed, so the next call yields the logits that choose what follows.
+    """
+
+    def __init__(self, model: OnlineModel, generator: torch.Generator,
+                 chord_temperature: float, melody_temperature: float,
+                 draft_tokens: int = DRAFT_TOKENS):
+        self.model, self.spec = model, model.spec
+        self.generator = generator
+        self.temperatures = {"chord": chord_temperature, "melody": melody_temperature}
+        self.draft_tokens = draft_tokens
+        self.tokens: list[int] = [BOS]
+        self.cache = model.new_cache(1)
+        self.dropped: dict[int, int] = {}  # position -> token of a plan that was dropped
+        self._masks: dict[tuple[str, int], torch.Tensor] = {}
+        self.chosen = self.calls = self.fed = 0  # counters, reset by the caller
+
+    # ------------------------------------------------------------ the sequence
+    def reset(self, tokens: list[int]) -> None:
+        """Start over from ``tokens`` (fed on the next call)."""
+        self.tokens = list(tokens)
+        self.cache.truncate(0)
+        self.dropped = {}
+
+    def truncate(self, length: int) -> None:
+        """Forget ``tokens[length:]``, keeping them as guesses for the next fill."""
+        self.dropped = dict(enumerate(self.tokens[length:], start=length))
+        del self.tokens[length:]
+        self.cache.truncate(min(self.cache.length, length - 1))
+
+    @staticmethod
+    def stream(position: int) -> str:
+        return "chord" if position % 2 == 1 else "melody"
+
+    def _previous(self, position: int, block: list[int]) -> int:
+        """The token before ``position`` in its stream, looking into a draft ``block``
+        that starts at ``len(tokens)``; BOS at the start."""
+        before = position - 2
+        if before < 1:
+            return BOS
+        if before < len(self.tokens):
+            return self.tokens[before]
+        return block[before - len(self.tokens)]
+
+    # ------------------------------------------------------------------ filling
+    def fill(self, length: int, given: Callable[[int], int | None],
+             budget: int | None = None) -> None:
+        """Continue the sequence to ``length`` tokens, or until ``budget`` model calls:
+        ``given(position)`` is the known token there (a committed chord, real melody) or
+        None for one to choose."""
+        calls = 0
+        while len(self.tokens) < length:
+            known = given(len(self.tokens))
+            if known is not None:
+                self.tokens.append(known)
+                continue
+            if budget is not None and calls >= budget:
+                return
+            block, guessed = self._draft(length, given)
+            self._verify(block, guessed)
+            calls += 1
+
+    def _continuing(self, stream: str, previous: int) -> int:
+        """The guess that what sounds goes on: hold(x) after on(x)/hold(x), else silence."""
+        if stream == "chord":
+            kind, symbol = self.spec.chord_token_info(previous) if previous != BOS else (
+                "silence", None)
+            return self.spec.chord_silence if kind == "silence" else self.spec.chord_hold(symbol)
+        kind, pitch = self.spec.melody_token_info(previous) if previous != BOS else (
+            "silence", None)
+        return self.spec.melody_silence if kind == "silence" else self.spec.melody_hold(pitch)
+
+    def _valid(self, stream: str, token: int, previous: int) -> bool:
+        """Whether ``token`` may follow ``previous`` (a hold only continues its own on)."""
+        in_stream = self.spec.is_chord(token) if stream == "chord" else self.spec.is_melody(token)
+        if not in_stream:
+            return False
+        return bool(self._mask(stream, previous)[0, token])
+
+    def _draft(self, length: int, given: Callable[[int], int | None]
+               ) -> tuple[list[int], list[bool]]:
+        """Tokens from ``len(tokens)`` on: known ones, and up to ``draft_tokens``
+        guesses (at least one, at the first position)."""
+        block: list[int] = []
+        guessed: list[bool] = []
+        guesses = 0
+        for position in range(len(self.tokens), length):
+            known = given(position)
+            if known is not None:
+                block.append(known)
+                guessed.append(False)
+                continue
+            if guesses >= max(self.draft_tokens, 1):
+                break
+            stream = self.stream(position)
+            previous = self._previous(position, block)
+            guess = self.dropped.get(position)
+            if guess is None or not self._valid(stream, guess, previous):
+                guess = self._continuing(stream, previous)
+            block.append(guess)
+            guessed.append(True)
+            guesses += 1
+        return block, guessed
+
+    def _verify(self, block: list[int], guessed: list[bool]) -> None:
+        """One model call over the unfed tokens and ``block``; keep the block up to the
+        first guess the model rejects, and the model's own choice there."""
+        start = len(self.tokens)
+        unfed = self.tokens[self.cache.length :]
+        feed = torch.tensor([unfed + block], dtype=torch.long)
+        logits = self.model(feed, self.cache)[0]  # (len(feed), V)
+        self.calls += 1
+        self.fed += feed.shape[1]
+        for index, (token, is_guess) in enumerate(zip(block, guessed, strict=True)):
+            if not is_guess:
+                self.tokens.append(token)
+                continue
+            row = logits[len(unfed) - 1 + index]  # predicts this position
+            choice = self._choose(row, len(self.tokens), token)
+            self.tokens.append(choice)
+            self.chosen += 1
+            if choice != token:
+                self.cache.truncate(start + index)  # the rejected guess and after
+                return
+        self.cache.truncate(len(self.tokens) - 1)
+
+    def _mask(self, stream: str, previous: int) -> torch.Tensor:
+        mask = self._masks.get((stream, previous))
+        if mask is None:  # a handful of distinct ones per session: build each once
+            mask = allowed_mask(self.spec, stream, torch.tensor([previous]))  # (1, V)
+            self._masks[(stream, previous)] = mask
+        return mask
+
+    def _choose(self, row: torch.Tensor, position: int, guess: int) -> int:
+        """The token at ``position`` from its logits ``row`` (V,): ``guess`` if the model
+        keeps it (see the module docstring), else the model's own choice."""
+        stream = self.stream(position)
+        mask = self._mask(stream, self.tokens[position - 2] if position >= 3 else BOS)
+        temperature = self.temperatures[stream]
+        if temperature == 0:
+            return int(row.masked_fill(~mask[0], float("-inf")).argmax())
+        if mask[0, guess]:
+            scaled = row.float().masked_fill(~mask[0], float("-inf")) / temperature
+            keep = scaled.softmax(dim=-1)[guess]
+            if torch.rand((), generator=self.generator) < keep:
+                return guess
+            mask = mask.clone()
+            mask[0, guess] = False
+        token = sample_tokens(row[None], mask, temperature, generator=self.generator)
+        return int(token[0])
