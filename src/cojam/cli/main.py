@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "cojam.cli.eval_cmd",
     "cojam.cli.export_cmd",
     "cojam.cli.generate_cmd",
+    "cojam.cli.info_cmd",
     "cojam.cli.jam_cmd",
     "cojam.cli.rl_cmd",
     "cojam.cli.sessions_cmd",
