@@ -14,8 +14,9 @@ The result is exactly what choosing one token at a time would give, in distribut
   from p with g left out: P(g) = p(g), P(x) = (1 - p(g)) p(x) / (1 - p(g)) = p(x), the
   speculative-sampling rule for a draft that puts all its mass on g.
 
-Guesses come first from the plan that was just dropped (``truncate`` keeps it): after a
-surprise most of the old plan usually still holds. Elsewhere the guess is that whatever
+A chord's guess is the plan that was just dropped (``truncate`` keeps it): after a
+surprise most of the old chord plan usually still holds. Elsewhere, and for the melody
+(whose old expectation the surprise has just proved wrong), the guess is that whatever
 sounds goes on sounding (a hold, or silence), which is what most frames of music do.
 """
 
@@ -131,7 +132,7 @@ class Decoder:
                 break
             stream = self.stream(position)
             previous = self._previous(position, block)
-            guess = self.dropped.get(position)
+            guess = self.dropped.get(position) if stream == "chord" else None
             if guess is None or not self._valid(stream, guess, previous):
                 guess = self._continuing(stream, previous)
             block.append(guess)
