@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from cojam.eval.report import number, recovery, sanity_checks, write_report
+from cojam.eval.report import (
+    adaptation_notes,
+    number,
+    recovery,
+    sanity_checks,
+    write_report,
+)
 from cojam.eval.suite import EvalConfig, json_ready, run_evaluation
 
 REQUIRED = ("harmony", "chord_entropy", "vendi", "distinct_chords", "adaptation_beats")
@@ -46,6 +52,7 @@ def test_report_files_and_tables(eval_dir):
     assert "Reward models: none were given." in text
     assert "FAIL" not in text and text.count("PASS") >= 6
     assert "git commit" in text and "seed 1" in text
+    assert "perfect-adaptation reference" in text and "| reading |" in text
 
 
 def test_sanity_checks_catch_a_wrong_ranking():
@@ -56,6 +63,21 @@ def test_sanity_checks_catch_a_wrong_ranking():
     checks = sanity_checks(systems, models=["mle", "teacher"])
     assert [ok for ok, _ in checks] == [True, False, True, True]
     assert "`mle` beats random" in checks[1][1]
+
+
+def test_adaptation_notes_mark_chance_level_and_offline_systems():
+    results = {
+        "systems": {"random": {"adaptation_harmony_before": 0.30},
+                    "mle": {"adaptation_harmony_before": 0.33},
+                    "rl": {"adaptation_harmony_before": 0.60},
+                    "teacher": {"adaptation_harmony_before": 0.70}},
+        "meta": {"systems": {"random": {"type": "baseline"},
+                             "mle": {"type": "model", "kind": "online"},
+                             "rl": {"type": "model", "kind": "online"},
+                             "teacher": {"type": "model", "kind": "teacher"}}},
+    }
+    notes = adaptation_notes(results)
+    assert "chance" in notes["mle"] and "rl" not in notes and "offline" in notes["teacher"]
 
 
 def test_number_formats():

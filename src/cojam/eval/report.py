@@ -68,7 +68,9 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def metric_table(section: Mapping[str, Any], columns: Sequence[tuple[str, str]]) -> str:
+def metric_table(section: Mapping[str, Any], columns: Sequence[tuple[str, str]],
+                 notes: Mapping[str, str] | None = None) -> str:
+    """One row per system; with ``notes`` a last column saying how to read the row."""
     rows = []
     for name, values in section["systems"].items():
         cells = [f"`{name}`"]
@@ -78,8 +80,34 @@ def metric_table(section: Mapping[str, Any], columns: Sequence[tuple[str, str]])
                 cells.append(recovery(values.get(key), interval) if key in values else "—")
             else:
                 cells.append(number(values.get(key), interval, DIGITS.get(key, 3)))
+        if notes is not None:
+            cells.append(notes.get(name, ""))
         rows.append(cells)
-    return table(["system", *(title for _, title in columns)], rows)
+    header = ["system", *(title for _, title in columns)] + (["reading"] if notes else [])
+    return table(header, rows)
+
+
+CHANCE_MARGIN = 0.05  # harmony this close to random's is chance level
+
+
+def adaptation_notes(results: Mapping[str, Any]) -> dict[str, str]:
+    """How to read each system's recovery: the references, offline systems that hear the
+    change coming, and systems at chance level, for which recovery means nothing."""
+    systems = results["systems"]
+    chance = systems.get("random", {}).get("adaptation_harmony_before")
+    notes = {"ground_truth": "perfect-adaptation reference",
+             "one_chord": "degenerate; key from the whole melody",
+             "every_frame": "degenerate; key from the whole melody"}
+    for name, facts in results["meta"]["systems"].items():
+        before = systems[name].get("adaptation_harmony_before")
+        at_chance = None not in (before, chance) and before <= chance + CHANCE_MARGIN
+        if facts.get("kind") == "teacher":
+            notes[name] = "offline: hears the change before it comes"
+        elif name not in notes and name != "random" and at_chance:
+            notes[name] = "at chance level before the change: recovery means nothing"
+    if chance is not None:
+        notes["random"] = "chance level"
+    return notes
 
 
 # ------------------------------------------------------------------ sanity checks
@@ -223,7 +251,7 @@ def adaptation_section(results: Mapping[str, Any]) -> list[str]:
         f"{meta['after_beats']} beats; [95% bootstrap over songs]. A system that is equally "
         f"poor before and after recovers at once, so read recovery beside the harmony "
         f"before and after (the {meta['after_window']} beats after the change).", "",
-        metric_table(results, ADAPTATION_COLUMNS), "",
+        metric_table(results, ADAPTATION_COLUMNS, adaptation_notes(results)), "",
     ]
     shifts = [f"k={k:+d}" for k in meta["shifts"]]
     rows = []
