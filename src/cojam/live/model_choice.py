@@ -12,19 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import cojam
+from cojam.models.bundled import BUNDLED_NAME, bundled_model_dir
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineModel
 
-BUNDLED_NAME = "default"
+__all__ = ["BUNDLED_NAME", "ModelChoiceError", "bundled_model_dir", "choose", "load_models"]
 
 
 class ModelChoiceError(ValueError):
     """No usable model, or a model name the server does not offer."""
-
-
-def bundled_model_dir() -> Path:
-    return Path(cojam.__file__).resolve().parent / "bundled" / BUNDLED_NAME
 
 
 def _is_run(path: Path) -> bool:
