@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from cojam.live.protocol import MAX_MESSAGE_BYTES
+from cojam.live.protocol import MAX_MESSAGE_BYTES, RateLimit
 from cojam.live.server import create_app
 from cojam.live.session_log import read_session
 
@@ -155,10 +155,17 @@ def test_messages_before_start_and_binary_frames(client):
         assert socket.receive_json() == {"v": 1, "type": "stopped", "log": None, "midi": None}
 
 
-def test_rate_limit(client):
+def test_rate_limit_bucket_counts_exactly():
+    bucket = RateLimit(rate=100, burst=200)
+    assert sum(bucket.allow(0.0) for _ in range(260)) == 200  # a burst, then refusals
+    assert sum(bucket.allow(0.1) for _ in range(20)) == 10  # 0.1 s refills 10 messages
+    assert bucket.allow(10.0) and bucket.tokens == 199  # the bucket never exceeds its burst
+
+
+def test_rate_limit_answers_floods_with_errors_and_the_session_goes_on(client):
     with client.websocket_connect("/ws") as socket:
         started(socket)
-        for _ in range(260):
+        for _ in range(500):  # 300 over the burst: more than a slow sender's refill covers
             socket.send_json({"v": 1, "type": "note_off", "pitch": 60, "beat": 0.0})
         time.sleep(0.1)  # the bucket refills, so stop is not dropped
         socket.send_json({"v": 1, "type": "stop"})
@@ -166,7 +173,7 @@ def test_rate_limit(client):
         while not replies or replies[-1]["type"] != "stopped":
             replies.append(socket.receive_json())
         limited = [r for r in replies if "too many messages" in r.get("message", "")]
-        assert 40 <= len(limited) <= 70
+        assert 1 <= len(limited) <= 300
 
 
 def test_sessions_are_isolated_and_freed(client, app, tmp_path):
