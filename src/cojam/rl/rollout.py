@@ -130,7 +130,8 @@ def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tens
     """One batched forward pass of an accompanist over whole rollouts (differentiable)."""
     device = model.head.weight.device
     chords = playable(chords.to(device), mask.to(device), model.spec)
-    tokens = stream_layout(melody, chords, "accompanist").to(device)[:, :-1]  # (B, 2T)
+    tokens = stream_layout(melody.cpu(), chords.cpu(), "accompanist")  # (B, 1 + 2T)
+    tokens = tokens.to(device)[:, :-1]  # (B, 2T): position i predicts token i + 1
     hidden = model.hidden(tokens)[:, 0::2]  # (B, T, C): the positions that predict chords
     allowed = frame_allowed(model.spec, chords)  # (B, T, V)
     log_p = masked_log_softmax(model.head(hidden), allowed)  # (B, T, V)
