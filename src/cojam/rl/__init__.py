@@ -1,0 +1,1 @@
+"""RL post-training of the online accompanist: rollouts, PPO, the adversarial discriminator."""
