@@ -53,4 +53,5 @@ def test_quality_report_has_every_row(tmp_path: Path, tiny_cache: Path,
     assert set(rows) == {"unigram", "bigram", "online", "teacher"}
     assert report["split"] == "test" and report["chord_tokens"] == 6 * 32
     assert "melody_nll" in rows["online"] and "melody_nll" not in rows["teacher"]
+    assert rows["online"]["plays"] == rows["teacher"]["plays"] == "chord"
     assert all(0 <= row["chord_accuracy"] <= 1 and row["chord_nll"] > 0 for row in rows.values())

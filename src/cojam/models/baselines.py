@@ -27,7 +27,7 @@ from cojam.data.batches import (
 )
 from cojam.data.cache import load_songs, load_spec
 from cojam.data.tokens import BOS, TokenSpec
-from cojam.models.checkpoint import load_model
+from cojam.models.checkpoint import kind_of, load_model
 from cojam.models.scoring import evaluate
 
 BIGRAM_WEIGHTS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
@@ -90,7 +90,8 @@ def quality_report(data_dir: Path, runs: dict[str, Path], split: str = "test",
     """The quality table: chord NLL and accuracy of the unigram and bigram baselines and of
     each trained run (``{"online": RUN, "teacher": RUN, ...}``) on ``split``, all on the
     same windows (the shortest ``max_frames`` of the runs); online models also report
-    their melody NLL and accuracy."""
+    their melody NLL and accuracy. ``plays`` names each run's own stream: for the melody
+    agent the chord columns are its prediction of the partner (having heard melody_t)."""
     models = {name: load_model(path) for name, path in runs.items()}
     frames = min((m.config.max_frames for m in models.values()), default=256)
     spec = load_spec(data_dir)
@@ -106,7 +107,8 @@ def quality_report(data_dir: Path, runs: dict[str, Path], split: str = "test",
         rows[name] = {"chord_nll": score["nll"], "chord_accuracy": score["accuracy"]}
     for name, model in models.items():
         scores = evaluate(model, eval_batches(windows[split], batch_size))
-        rows[name] = {"chord_nll": scores["chord"]["nll"],
+        plays = "melody" if kind_of(model) == "melody" else "chord"
+        rows[name] = {"plays": plays, "chord_nll": scores["chord"]["nll"],
                       "chord_accuracy": scores["chord"]["accuracy"]}
         if "melody" in scores:
             rows[name].update(melody_nll=scores["melody"]["nll"],
