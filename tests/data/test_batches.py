@@ -82,3 +82,45 @@ def test_eval_batches_keep_order_without_augmentation():
     batches = list(eval_batches(examples, 2))
     assert [b.song_ids for b in batches] == [("s0", "s1"), ("s2", "s3"), ("s4",)]
     assert (batches[0].melody[0] == examples[0].melody).all()
+
+
+def test_the_first_window_starts_at_the_first_sounding_frame():
+    late = Song("p", "test", notes=(Note(onset=3, duration=1, pitch=64),),
+                chords=(ChordSpan(3, 1, parse_chord("C")),))
+    (first,) = song_examples([late], SPEC, max_frames=64)
+    assert first.start_frame == 3 * SPEC.frames_per_beat
+    assert first.melody[0] == SPEC.melody_on(64) and first.chords[0] == SPEC.chord_on("C")
+
+
+def test_shifted_histories_keep_the_targets_and_move_only_a_prefix():
+    examples = song_examples([song(f"s{i}", 16) for i in range(8)], SPEC, max_frames=64)
+    plain = TrainBatches(examples, SPEC, batch_size=8, seed=3, augment=False).batch(0)
+    assert plain.chord_inputs is None
+    shifting = TrainBatches(examples, SPEC, batch_size=8, seed=3, augment=False,
+                            chord_shift_prob=1.0)
+    batch = shifting.batch(0)
+    assert (batch.chords == plain.chords).all() and (batch.melody == plain.melody).all()
+    assert (shifting.batch(0).chord_inputs == batch.chord_inputs).all()  # seeded by step
+    for heard, true in zip(batch.chord_inputs, batch.chords, strict=True):
+        differs = np.flatnonzero(heard != true)
+        assert len(differs) > 0 and differs[0] == 0  # every row moved, from its first frame
+        assert (heard[differs[-1] + 1 :] == true[differs[-1] + 1 :]).all()
+        assert SPEC.is_chord(heard).all()  # still chord tokens
+
+
+def test_shifted_histories_are_what_an_online_model_hears():
+    import torch
+
+    from cojam.models.online import OnlineConfig, OnlineModel
+    from cojam.models.scoring import stream_logits
+
+    torch.manual_seed(0)
+    model = OnlineModel(SPEC, OnlineConfig(d_model=16, n_layers=1, n_heads=2, max_frames=64))
+    model.eval()
+    examples = song_examples([song("s", 16)], SPEC, max_frames=64)
+    plain = TrainBatches(examples, SPEC, batch_size=1, seed=0, augment=False).batch(0)
+    shifted = TrainBatches(examples, SPEC, batch_size=1, seed=0, augment=False,
+                           chord_shift_prob=1.0).batch(0)
+    a, b = stream_logits(model, plain)["chord"], stream_logits(model, shifted)["chord"]
+    assert torch.equal(a[1], b[1])  # same targets
+    assert not torch.allclose(a[0], b[0])  # different inputs

@@ -5,10 +5,20 @@ an ``FrameExample`` of melody and chord token rows. ``TrainBatches.batch(step)``
 function of (seed, step): the order is a fresh permutation each epoch, so a run resumed
 at step s draws exactly the batches an uninterrupted run would. Training batches are
 transposed by a random -6..+5 semitones, in token space (a lookup table per shift).
+
+A song's first window starts at its first sounding frame (a pickup padded to a full bar
+would otherwise teach the model to open with bars of no chord). With
+``chord_shift_prob`` > 0 a batch also carries ``chord_inputs``: for that share of the
+windows, the chords the model *hears* up to a random frame are moved by a random
+non-zero interval while the targets stay true. Free-running, an accompanist's own first
+chords are a guess made before any melody was heard; a model trained only on true
+histories follows its history and ignores the melody. Shifted histories make the melody
+the only reliable guide, which is also the situation after the musician changes key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -39,17 +49,22 @@ class FrameBatch:
     chords: np.ndarray  # (B, T) int64
     mask: np.ndarray  # (B, T) bool
     song_ids: tuple[str, ...]
+    chord_inputs: np.ndarray | None = None  # (B, T) the chords the model hears, if not ``chords``
 
 
 def song_examples(
     songs: Sequence[Song], spec: TokenSpec, max_frames: int = 256
 ) -> list[FrameExample]:
-    """Every song cut into bar-aligned windows of at most ``max_frames`` frames."""
+    """Every song cut into bar-aligned windows of at most ``max_frames`` frames; the first
+    window starts at the song's first frame with a note or a chord."""
     examples = []
     for song in songs:
         melody, chords = song_to_frames(song, spec)
         frames_per_bar = int(round(song.beats_per_bar * spec.frames_per_beat))
+        sounding = np.flatnonzero((melody != spec.melody_silence) | (chords != spec.chord_silence))
+        first = int(sounding[0]) if len(sounding) else 0
         for start, end in bar_windows(len(melody), frames_per_bar, max_frames):
+            start = max(start, first) if start == 0 and first < end else start
             examples.append(FrameExample(song.song_id, melody[start:end], chords[start:end], start))
     return examples
 
@@ -94,6 +109,7 @@ class TrainBatches:
         batch_size: int,
         seed: int,
         augment: bool = True,
+        chord_shift_prob: float = 0.0,
     ):
         if not examples:
             raise ValueError("no training examples")
@@ -101,7 +117,9 @@ class TrainBatches:
         self.batch_size = batch_size
         self.seed = seed
         self.augment = augment
-        self.tables = {k: transposition_table(spec, k) for k in TRANSPOSITIONS} if augment else {}
+        self.chord_shift_prob = chord_shift_prob
+        needed = augment or chord_shift_prob > 0
+        self.tables = {k: transposition_table(spec, k) for k in TRANSPOSITIONS} if needed else {}
         self.batches_per_epoch = max(len(self.examples) // batch_size, 1)
 
     def batch(self, step: int) -> FrameBatch:
@@ -114,7 +132,25 @@ class TrainBatches:
         if self.augment:
             rng = np.random.default_rng([self.seed, step, 1])
             picked = [self._transpose(e, rng) for e in picked]
-        return collate(picked)
+        batch = collate(picked)
+        if self.chord_shift_prob > 0:
+            rng = np.random.default_rng([self.seed, step, 2])
+            batch = dataclasses.replace(batch, chord_inputs=self._shift_histories(batch, rng))
+        return batch
+
+    def _shift_histories(self, batch: FrameBatch, rng: np.random.Generator) -> np.ndarray:
+        """Chord rows whose first frames (up to a random cut) are moved by a random
+        non-zero interval, in ``chord_shift_prob`` of the rows."""
+        heard = batch.chords.copy()
+        shifts = [k for k in TRANSPOSITIONS if k != 0]
+        for row in range(len(heard)):
+            if rng.random() >= self.chord_shift_prob:
+                continue
+            length = int(batch.mask[row].sum())
+            cut = int(rng.integers(1, length + 1))
+            table = self.tables[int(rng.choice(shifts))]
+            heard[row, :cut] = table[heard[row, :cut]]  # chord tokens never leave the vocabulary
+        return heard
 
     def _transpose(self, example: FrameExample, rng: np.random.Generator) -> FrameExample:
         for shift in rng.permutation(TRANSPOSITIONS):

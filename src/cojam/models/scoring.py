@@ -22,13 +22,16 @@ from cojam.models.teacher import TeacherModel
 def stream_logits(model: OnlineModel | TeacherModel, batch: FrameBatch
                   ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """{stream: ((B, T, V) logits, (B, T) targets)}: ``chord`` always, ``melody`` for
-    online models."""
+    online models. An online model hears ``batch.chord_inputs`` when the batch has them
+    (shifted histories, see ``cojam.data.batches``); the targets are always the true rows."""
     device = model.head.weight.device
     melody = torch.as_tensor(batch.melody, device=device)
     chords = torch.as_tensor(batch.chords, device=device)
     if isinstance(model, TeacherModel):
         return {"chord": (model.frame_logits(melody, chords), chords)}
-    chord_logits, melody_logits = model.frame_logits(melody, chords)
+    heard = chords if batch.chord_inputs is None else torch.as_tensor(batch.chord_inputs,
+                                                                      device=device)
+    chord_logits, melody_logits = model.frame_logits(melody, heard)
     return {"chord": (chord_logits, chords), "melody": (melody_logits, melody)}
 
 

@@ -71,6 +71,9 @@ class TrainConfig:
     """online models: weight of the partner stream's loss (the anticipation target)"""
     augment: bool = True
     """transpose training windows by -6..+5 semitones"""
+    chord_shift_prob: float = 0.0
+    """accompanist: share of windows whose heard chord history (up to a random frame) is
+    moved to another key while the targets stay true, so the melody must lead"""
     eval_every: int = 200
     """validate every N steps (and at the last step)"""
     checkpoint_every: int = 100
@@ -329,7 +332,11 @@ def train(
     frames = section.model.max_frames
     train_examples = song_examples(load_songs(data_dir, "train"), spec, frames)
     valid_examples = song_examples(load_songs(data_dir, "valid"), spec, frames)
-    batches = TrainBatches(train_examples, spec, config.batch_size, config.seed, config.augment)
+    if config.chord_shift_prob and kind != "online":
+        raise RecipeError(f"{kind}.train.chord_shift_prob: only the online accompanist "
+                          f"hears chord histories it is trained to predict")
+    batches = TrainBatches(train_examples, spec, config.batch_size, config.seed, config.augment,
+                           config.chord_shift_prob)
     log(f"{kind}: {len(train_examples)} training windows, {len(valid_examples)} validation "
         f"windows, vocabulary {spec.vocab_size}")
 
