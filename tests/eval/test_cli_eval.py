@@ -58,3 +58,14 @@ def test_eval_errors_are_one_line(tiny_cache, tiny_runs, tmp_path, capsys):
     assert "no results.json" in capsys.readouterr().err
     code = main(["eval", "--data", str(tmp_path / "no-cache"), "--out", str(tmp_path / "y")])
     assert code == 1 and "vocab.json" in capsys.readouterr().err
+
+
+def test_seeds_of_one_recipe_pool_into_one_system(tiny_cache, tiny_runs, tmp_path):
+    from cojam.eval.suite import EvalConfig, run_evaluation
+
+    config = EvalConfig(samples=2, limit_songs=1, adaptation=False, degenerate=False)
+    results = run_evaluation(tiny_cache, tmp_path / "e", {
+        "pooled": [tiny_runs["online"], tiny_runs["online"]], "single": tiny_runs["online"],
+    }, config=config, progress=False, report=False, log=lambda _: None)
+    assert results["systems"]["pooled"] == results["systems"]["single"]  # same run twice
+    assert results["meta"]["systems"]["pooled"]["runs"] == [str(tiny_runs["online"])] * 2

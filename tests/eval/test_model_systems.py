@@ -64,3 +64,27 @@ def test_parse_model_arg():
     assert parse_model_arg("mle=runs/online") == ("mle", Path("runs/online"))
     assert parse_model_arg("runs/online-7") == ("online-7", Path("runs/online-7"))
     assert parse_model_arg("a/b=c")[0] == "b=c"  # a path holding '=' is a path
+
+
+def test_parse_model_arg_pools_seeds():
+    assert parse_model_arg("gapt=r/s0,r/s1") == ("gapt", (Path("r/s0"), Path("r/s1")))
+    assert parse_model_arg("gapt=r/s0,") == ("gapt", Path("r/s0"))
+    with pytest.raises(ValueError, match="no run"):
+        parse_model_arg("gapt=")
+
+
+def test_pooled_system_plays_run_seed_mod_n():
+    from cojam.eval.model_systems import pooled_system
+
+    calls = []
+
+    def system_of(index):
+        def play(pieces, seed):
+            calls.append((index, seed))
+            return []
+        return play
+
+    pooled = pooled_system([system_of(0), system_of(1), system_of(2)])
+    for seed in (4, 5, 6):
+        pooled([], seed)
+    assert sorted(index for index, _ in calls) == [0, 1, 2]

@@ -21,9 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "to OUT."
         ),
         epilog="Model names: --model mle=RUN names the system 'mle' (the reference for "
-               "reward-hacking flags); --model RUN names it after the run directory.",
+               "reward-hacking flags); --model RUN names it after the run directory; --model "
+               "gapt=RUN1,RUN2,RUN3 pools seeds of one recipe into one system (sampling pass p "
+               "is played by run p mod 3, so intervals cover the seeds).",
     )
-    parser.add_argument("--model", action="append", default=[], metavar="[NAME=]RUN",
+    parser.add_argument("--model", action="append", default=[], metavar="[NAME=]RUN[,RUN...]",
                         help="a trained accompanist or teacher run directory (repeatable)")
     parser.add_argument("--data", type=Path, required=True, help="cache directory")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"),

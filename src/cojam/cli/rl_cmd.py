@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which RL section of the recipe: rl-coherence (default), gapt or "
                              "gapt-no-teacher")
     parser.add_argument("--max-steps", type=int, help="override the section's policy steps")
+    parser.add_argument("--seed", type=int, help="override the section's seed")
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_rl_section(args.recipe, args.section)
         if args.max_steps is not None:
             config = dataclasses.replace(config, steps=args.max_steps)
+        if args.seed is not None:
+            config = dataclasses.replace(config, seed=args.seed)
         summary = train_rl(config, args.data, args.mle, args.teacher, args.melody_agent,
                            args.reward, args.out,
                            run_info={"recipe": str(args.recipe), "section": args.section},

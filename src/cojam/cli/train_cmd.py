@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="reward: which reward model (required for reward)")
     parser.add_argument("--rhythm", action="store_true",
                         help="reward: see only silence/onset/hold (rhythm, not harmony)")
-    parser.add_argument("--seed", type=int, default=0, help="reward: the run's seed (default 0)")
+    parser.add_argument("--seed", type=int,
+                        help="the run's seed (default: the recipe's; reward models: 0)")
     parser.set_defaults(func=run)
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             summary = train(args.model, args.data, args.out, recipe=args.recipe,
                             max_steps=args.max_steps, device=args.device,
-                            progress=not args.quiet)
+                            progress=not args.quiet, seed=args.seed)
     except (RecipeError, CacheError, ValueError) as e:
         print(f"cojam train: {e}", file=sys.stderr)
         return 1
@@ -71,5 +72,5 @@ def train_reward_command(args: argparse.Namespace) -> dict:
     if args.kind is None:
         raise ValueError("train reward needs --kind contrastive or --kind discriminative")
     return train_reward(args.kind, args.rhythm, args.data, args.out, recipe=args.recipe,
-                        seed=args.seed, max_steps=args.max_steps, device=args.device,
+                        seed=args.seed or 0, max_steps=args.max_steps, device=args.device,
                         progress=not args.quiet)

@@ -61,6 +61,17 @@ def model_system(model: Model, sampling: Sampling) -> System:
     return accompany
 
 
+def pooled_system(systems: Sequence[System]) -> System:
+    """Several runs of one recipe (seeds) as one system: the pass seeded ``s`` is played by
+    run ``s mod n``, so ``n`` consecutive passes hear every run once and the intervals over
+    passes cover the spread between training seeds as well as sampling."""
+
+    def accompany(pieces: Sequence[Piece], seed: int) -> list[np.ndarray]:
+        return systems[seed % len(systems)](pieces, seed)
+
+    return accompany
+
+
 def load_accompanist(
     run_dir: Path, spec: TokenSpec, device: str = "cpu"
 ) -> tuple[Model, dict[str, Any]]:
@@ -81,10 +92,14 @@ def load_accompanist(
     return model, facts
 
 
-def parse_model_arg(text: str) -> tuple[str, Path]:
-    """``NAME=RUN`` or ``RUN`` (named after the run directory)."""
+def parse_model_arg(text: str) -> tuple[str, Path | tuple[Path, ...]]:
+    """``NAME=RUN``, ``NAME=RUN,RUN,...`` (seeds of one recipe, pooled) or ``RUN`` (named
+    after the run directory)."""
     name, sep, run = text.partition("=")
     if sep and name and "/" not in name:
-        return name, Path(run)
+        runs = tuple(Path(r) for r in run.split(",") if r)
+        if not runs:
+            raise ValueError(f"--model {text}: no run directory after '='")
+        return (name, runs[0]) if len(runs) == 1 else (name, runs)
     path = Path(text)
     return path.resolve().name, path

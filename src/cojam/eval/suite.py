@@ -42,7 +42,7 @@ from cojam.eval.learned_rewards import (
     reward_name,
     reward_scores,
 )
-from cojam.eval.model_systems import Sampling, load_accompanist, model_system
+from cojam.eval.model_systems import Sampling, load_accompanist, model_system, pooled_system
 from cojam.eval.pieces import Piece, System, check_outputs, load_pieces
 from cojam.eval.report import write_report
 from cojam.eval.scoring import SystemScores, score_outputs
@@ -131,7 +131,7 @@ def _store(section: dict, name: str, scores: SystemScores) -> None:
 def run_evaluation(
     data_dir: Path,
     out_dir: Path,
-    models: Mapping[str, Path] | None = None,
+    models: Mapping[str, Path | Sequence[Path]] | None = None,
     rewards: Sequence[Path] = (),
     melody_agent: Path | None = None,
     config: EvalConfig | None = None,
@@ -139,7 +139,8 @@ def run_evaluation(
     report: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Evaluate baselines and ``models`` (name -> run dir) on ``config.split`` of the
+    """Evaluate baselines and ``models`` (name -> run dir, or several run dirs: seeds of one
+    recipe pooled, see ``pooled_system``; self-play uses the first) on ``config.split`` of the
     cache in ``data_dir``; write ``results.json`` and ``sequences.json`` (and with
     ``report`` the figures and ``report.md``) to ``out_dir``; return the results."""
     config = config or EvalConfig()
@@ -157,13 +158,20 @@ def run_evaluation(
     info: dict[str, dict[str, Any]] = {name: {"type": "baseline"} for name in systems}
     online_models = {}
     max_frames = DEFAULT_MAX_FRAMES
-    for name, run_dir in (models or {}).items():
+    for name, runs in (models or {}).items():
         if name in systems:
             raise ValueError(f"system name {name!r} is taken; name the run NAME=RUN")
-        model, facts = load_accompanist(run_dir, spec, config.device)
-        systems[name] = model_system(model, sampling)
+        runs = [runs] if isinstance(runs, str | Path) else list(runs)
+        loaded = [load_accompanist(run_dir, spec, config.device) for run_dir in runs]
+        model, facts = loaded[0]
+        systems[name] = pooled_system([model_system(m, sampling) for m, _ in loaded])
         info[name] = {"type": "model", **facts}
-        max_frames = min(max_frames, model.config.max_frames)
+        if len(runs) > 1:
+            info[name]["runs"] = [str(r) for r in runs]
+            if config.samples % len(runs):
+                log(f"{name}: {config.samples} samples do not split evenly over "
+                    f"{len(runs)} runs")
+        max_frames = min([max_frames, *(m.config.max_frames for m, _ in loaded)])
         if facts["kind"] == "online":
             online_models[name] = model
     agent = None

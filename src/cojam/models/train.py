@@ -318,13 +318,17 @@ def train(
     device: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Pre-train (or resume) a ``kind`` model (online, melody, teacher) on the cache in
-    ``data_dir``; returns the summary (``out_dir/summary.json``)."""
+    ``data_dir``; returns the summary (``out_dir/summary.json``). ``max_steps`` and
+    ``seed`` override the recipe's."""
     section = load_run_section(recipe, kind)
     config = section.train
     if max_steps is not None:
         config = dataclasses.replace(config, max_steps=max_steps)
+    if seed is not None:
+        config = dataclasses.replace(config, seed=seed)
     torch.set_num_threads(config.threads)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 
