@@ -116,7 +116,8 @@ def plan(out: Path, config: PipelineConfig) -> list[Stage]:
     stages.append(Stage(
         "eval",
         ("eval", *data, "--split", "test", "--out", str(out / "eval"),
-         "--model", f"mle={pooled('mle/')}", "--model", f"rl_coherence={pooled('rl/rl-coherence-')}",
+         "--model", f"mle={pooled('mle/')}",
+         "--model", f"rl_coherence={pooled('rl/rl-coherence-')}",
          "--model", f"gapt={pooled('rl/gapt-')}", "--model", f"teacher={out / 'teacher'}",
          "--reward", str(out / "rewards" / f"contrastive-s{first}"),
          "--reward", str(out / "rewards" / f"discriminative-s{first}"),

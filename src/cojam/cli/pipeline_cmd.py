@@ -47,8 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cojam.pipeline import PipelineConfig, PipelineError, bundle_best, command_line, plan
-    from cojam.pipeline import run_pipeline
+    from cojam.pipeline import (
+        PipelineConfig,
+        PipelineError,
+        bundle_best,
+        command_line,
+        plan,
+        run_pipeline,
+    )
 
     config = PipelineConfig(recipe=args.recipe, seeds=tuple(args.seeds),
                             reward_seeds=tuple(args.reward_seeds), data=args.data,
