@@ -118,3 +118,14 @@ def test_teacher_cached_decoding_equals_full_forward(tiny_spec: TokenSpec) -> No
     cache = model.new_cache(2)
     pieces = [model(melody, decoder_in[:, a:b], cache) for a, b in ((0, 3), (3, 4), (4, 8))]
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_the_rotary_table_gives_the_angles_computed_afresh():
+    from cojam.models.transformer import BlockConfig, Stack, rotary
+
+    stack = Stack(BlockConfig(16, 2), n_layers=1, causal=True)
+    for start, length in ((0, 5), (700, 3), (1500, 600)):  # the last one regrows the table
+        cos, sin = stack.rope(start, length, torch.device("cpu"))
+        fresh = rotary(torch.arange(start, start + length), 8, 10000.0)
+        assert torch.equal(cos, fresh[0]) and torch.equal(sin, fresh[1])
+    assert "_rope_table" not in stack.state_dict()

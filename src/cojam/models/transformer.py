@@ -225,6 +225,21 @@ class Stack(nn.Module):
         self.causal = causal
         self.blocks = nn.ModuleList(Block(config, causal, cross) for _ in range(n_layers))
         self.norm = nn.LayerNorm(config.d_model)
+        self._rope_table: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def rope(self, start: int, length: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+        """(cos, sin) of positions ``start .. start+length-1``, sliced from a table computed
+        once per device (and regrown when a longer sequence comes): live decoding calls
+        the stack once per token, and rebuilding the angles each call was a fifth of
+        its cost at cpu-small size. Not a buffer, so checkpoints do not carry it."""
+        table = self._rope_table
+        end = start + length
+        if table is None or table[0].shape[0] < end or table[0].device != device:
+            size = max(end, 1024, 0 if table is None else 2 * table[0].shape[0])
+            table = rotary(torch.arange(size, device=device), self.config.head_dim,
+                           self.config.rope_base)
+            self._rope_table = table
+        return table[0][start:end], table[1][start:end]
 
     def new_cache(self, batch_size: int, max_len: int, device: torch.device | str = "cpu",
                   dtype: torch.dtype = torch.float32) -> KVCache:
@@ -235,8 +250,7 @@ class Stack(nn.Module):
 
     def memory_keys_values(self, memory: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Each cross-attention layer's rotated (keys, values) of ``memory`` (B, S, C)."""
-        positions = torch.arange(memory.shape[1], device=memory.device)
-        rope = rotary(positions, self.config.head_dim, self.config.rope_base)
+        rope = self.rope(0, memory.shape[1], memory.device)
         return [block.cross_attention.keys_values(memory, rope) for block in self.blocks]
 
     def forward(
@@ -248,8 +262,7 @@ class Stack(nn.Module):
         memory_mask: torch.Tensor | None = None,  # (B, S)
     ) -> torch.Tensor:
         start = 0 if cache is None else cache.length
-        positions = torch.arange(start, start + x.shape[1], device=x.device)
-        rope = rotary(positions, self.config.head_dim, self.config.rope_base)
+        rope = self.rope(start, x.shape[1], x.device)
         memory_kv: list = [None] * self.n_layers
         if memory is not None or (cache is not None and cache.cross):
             if cache is not None and cache.cross:
