@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Writes <song>.json token files, <song>.mid files and generation.json to OUT."
         ),
     )
-    parser.add_argument("--model", type=Path, required=True, help="run directory")
+    parser.add_argument("--model", type=Path,
+                        help="run directory (default: the bundled accompanist)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--melody", type=Path,
                         help="a melody file (.mid/.midi or MusicXML .xml/.mxl/.musicxml)")
@@ -139,7 +140,13 @@ def generate_files(model_dir: Path, songs: list[Song], out_dir: Path, temperatur
 
 
 def run(args: argparse.Namespace) -> int:
+    from cojam.models.bundled import bundled_model_dir
+
     try:
+        if args.model is None:
+            args.model = bundled_model_dir()
+            if not (args.model / "model.safetensors").is_file():
+                raise FileNotFoundError("no model is bundled in this install; pass --model RUN")
         if args.melody is not None:
             songs = [read_melody(args.melody)]
         else:
