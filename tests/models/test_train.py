@@ -57,6 +57,23 @@ def test_same_seed_same_losses_other_seed_other_losses(tmp_path: Path, tiny_cach
         losses[name] = [r["loss/train"] for r in metrics(tmp_path / name) if "loss/train" in r]
     assert losses["a"] == losses["b"]
     assert losses["a"] != losses["c"]
+    recipe = write_recipe(tmp_path / "d.json", {"seed": 0, "log_every": 1})
+    train("online", tiny_cache, tmp_path / "d", recipe, max_steps=5, progress=False,
+          log=lambda _: None, seed=1)  # the --seed override
+    assert [r["loss/train"] for r in metrics(tmp_path / "d") if "loss/train" in r] == losses["c"]
+    assert json.loads((tmp_path / "d" / "config.json").read_text())["train"]["seed"] == 1
+
+
+def test_chord_shift_is_for_the_accompanist_only(tmp_path: Path, tiny_cache: Path) -> None:
+    from cojam.configs import RecipeError
+
+    recipe = write_recipe(tmp_path / "r.json", {"chord_shift_prob": 0.5})
+    with pytest.raises(RecipeError, match="chord_shift_prob"):
+        train("melody", tiny_cache, tmp_path / "m", recipe, max_steps=1, progress=False,
+              log=lambda _: None)
+    summary = train("online", tiny_cache, tmp_path / "o", recipe, max_steps=2, progress=False,
+                    log=lambda _: None)
+    assert summary["steps"] == 2
 
 
 def test_early_stopping(tmp_path: Path, tiny_cache: Path) -> None:
