@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -94,7 +91,8 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "cojam.cli.main", *args]
 
 
-def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path: Path, tiny_cache: Path) -> None:
+def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path: Path, tiny_cache: Path,
+                                                         kill_then_rerun) -> None:
     recipe = write_recipe(tmp_path / "r.json", {"max_steps": 150, "eval_every": 50,
                                                 "checkpoint_every": 5, "log_every": 5})
     reference = tmp_path / "reference"
@@ -103,19 +101,7 @@ def test_sigkill_then_rerun_resumes_to_the_same_weights(tmp_path: Path, tiny_cac
     run = tmp_path / "killed"
     command = cli("train", "online", "--data", str(tiny_cache), "--recipe", str(recipe),
                   "--out", str(run), "--quiet")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=env)
-    deadline = time.monotonic() + 60
-    while not (run / "state.safetensors").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (run / "summary.json").exists(), "the run finished before it was killed"
-
-    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
-    assert rerun.returncode == 0, rerun.stderr
-    resumed = int(rerun.stdout.split("resumed from step ")[1].split()[0])
+    rerun, resumed = kill_then_rerun(command, run)
     assert 0 < resumed < 150
     final = load_file(run / "model.safetensors")
     expected = load_file(reference / "model.safetensors")

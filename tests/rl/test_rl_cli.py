@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -43,7 +40,8 @@ def test_cli_errors_name_the_problem(tmp_path: Path, rl_cache: Path,
 
 
 def test_sigkill_then_rerun_resumes_to_the_same_weights(
-        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path],
+        kill_then_rerun) -> None:
     recipe = write_recipe(tmp_path / "tiny.json", steps=12, checkpoint_every=2,
                           ensemble_weight=1.0)
     reference = tmp_path / "reference"
@@ -53,18 +51,7 @@ def test_sigkill_then_rerun_resumes_to_the_same_weights(
 
     run = tmp_path / "killed"
     args = command(rl_runs, rl_cache, recipe, run, "--section", "gapt")
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=ENV)
-    deadline = time.monotonic() + 60
-    while not (run / "state.safetensors").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (run / "summary.json").exists(), "the run finished before it was killed"
-
-    rerun = subprocess.run(args, capture_output=True, text=True, env=ENV, timeout=120)
-    assert rerun.returncode == 0, rerun.stderr
-    resumed = int(rerun.stdout.split("resumed from step ")[1].split()[0])
+    rerun, resumed = kill_then_rerun(args, run)
     assert 0 < resumed < 12
     summary = json.loads(rerun.stdout[rerun.stdout.index("{"):])
     assert summary["steps"] == 12 and summary["section"] == "gapt"
