@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rl_helpers import TINY_PPO
 
@@ -81,3 +82,15 @@ def test_a_weighted_term_without_its_model_is_an_error(tmp_path: Path, rl_cache:
     with pytest.raises(ValueError, match="not 'online'"):
         train_rl(TINY_PPO, rl_cache, rl_runs["teacher"], rl_runs["teacher"],
                  rl_runs["melody"], [], tmp_path / "d", progress=False, log=lambda _: None)
+
+
+def test_groups_without_a_critic_and_the_kl_losses_run(tmp_path: Path, rl_cache: Path,
+                                                      rl_runs: dict[str, Path]) -> None:
+    config = dataclasses.replace(TINY_PPO, steps=2, group_size=4, critic=False,
+                                 kl_loss_coef=0.1, distill_loss_coef=1.0)
+    summary = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"],
+                       rl_runs["melody"], [], tmp_path, progress=False, log=lambda _: None)
+    assert summary["steps"] == 2
+    logged = rows(tmp_path)
+    assert all(r["losses/value"] == 0.0 for r in logged)  # no critic
+    assert all(np.isfinite(r["losses/policy"]) for r in logged)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -59,12 +60,36 @@ from cojam.rl.losses import (
 )
 from cojam.rl.models import RLModels, load_rl_models
 from cojam.rl.rewards import member_scores, policy_scale, sequence_rewards, token_rewards
-from cojam.rl.rollout import Rollout, chord_log_probs, play, teacher_log_probs
+from cojam.rl.rollout import (
+    Rollout,
+    chord_log_probs,
+    exact_kl,
+    play,
+    playable,
+    teacher_distribution,
+)
 
 
 def step_seed(seed: int, step: int, stream: int) -> int:
     """A seed for one random stream (sampling, minibatch order, dropout) of one step."""
     return (seed * 1_000_003 + step) * 8 + stream
+
+
+def repeat_rows(batch: FrameBatch, times: int) -> FrameBatch:
+    """Each row of ``batch`` ``times`` times in a row (a group of rollouts per melody)."""
+    if times == 1:
+        return batch
+    return FrameBatch(*(np.repeat(a, times, axis=0) for a in (batch.melody, batch.chords,
+                                                                batch.mask)),
+                      tuple(i for i in batch.song_ids for _ in range(times)))
+
+
+def group_relative(sequence: torch.Tensor, group_size: int) -> torch.Tensor:
+    """(B,) sequence rewards minus the mean of their group of ``group_size`` rows."""
+    if group_size == 1:
+        return sequence
+    groups = sequence.view(-1, group_size)
+    return (groups - groups.mean(dim=1, keepdim=True)).flatten()
 
 
 def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, device: str
@@ -74,7 +99,8 @@ def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, 
     melody = torch.from_numpy(batch.melody).to(device)  # (B, T)
     mask = torch.from_numpy(batch.mask).to(device)  # (B, T)
     generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, 0))
-    n_data = len(melody) - round(config.partner_fraction * len(melody))
+    groups = len(melody) // config.group_size  # a group's rows share a melody: keep them together
+    n_data = len(melody) - config.group_size * round(config.partner_fraction * groups)
     parts = []
     if n_data:
         parts.append(play(models.policy, melody[:n_data], mask[:n_data], generator=generator))
@@ -114,7 +140,8 @@ def train_rl(
     # setup: data, models, optimizer -----------------------------------------------------
     spec = load_spec(data_dir)
     examples = song_examples(load_songs(data_dir, "train"), spec, config.max_frames)
-    batches = TrainBatches(examples, spec, config.batch_size, config.seed, config.augment)
+    batches = TrainBatches(examples, spec, config.batch_size // config.group_size, config.seed,
+                           config.augment)
     models = load_rl_models(config, spec, Path(mle_run), teacher_run, melody_run, reward_runs,
                             device)
     policy, value_head, disc = models.policy, models.value_head, models.discriminator
@@ -152,7 +179,7 @@ def train_rl(
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="rl", unit="step")
     while step < config.steps:
         torch.manual_seed(step_seed(config.seed, step, 2))  # dropout, if a model has any
-        batch = batches.batch(step)
+        batch = repeat_rows(batches.batch(step), config.group_size)
 
         # 1. rollout -----------------------------------------------------------------------
         tick = time.perf_counter()
@@ -162,11 +189,15 @@ def train_rl(
 
         # 2. rewards -----------------------------------------------------------------------
         with torch.no_grad():
-            mle_lp = chord_log_probs(models.reference, rollout.melody, rollout.chords,
-                                     mask).log_probs  # (B, T)
-            teacher_lp = None if models.teacher is None else teacher_log_probs(
-                models.teacher, rollout.melody, rollout.chords, mask)  # (B, T)
+            reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
+            mle_lp = reference.log_probs  # (B, T)
+            teacher_dist = None if models.teacher is None else teacher_distribution(
+                models.teacher, rollout.melody, rollout.chords, mask)  # (B, T, V)
+            teacher_lp = None if teacher_dist is None else teacher_dist.gather(
+                2, playable(rollout.chords, mask, spec)[..., None])[..., 0]  # (B, T)
             values = value_head(rollout.hidden).squeeze(-1)  # (B, T)
+            if not config.critic:  # the group mean is the only baseline
+                values = torch.zeros_like(values)
         real_pairs = tuple(torch.from_numpy(a)[:n_data] for a in
                            (batch.melody, batch.chords, batch.mask))
         policy_pairs = (rollout.melody[:n_data], rollout.chords[:n_data], mask[:n_data])
@@ -182,7 +213,8 @@ def train_rl(
         sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
                                            members, scalars.get("ensemble_scale"),
                                            adversarial)
-        rewards, token_parts = token_rewards(sequence.to(device), mask, rollout.log_probs,
+        rewards, token_parts = token_rewards(group_relative(sequence, config.group_size).to(device),
+                                             mask, rollout.log_probs,
                                              mle_lp, teacher_lp, config.kl_coef,
                                              config.distill_coef)
 
@@ -206,8 +238,18 @@ def train_rl(
                     config.clip)
                 entropy = masked_mean(scores.entropy, mask[rows])
                 predicted = value_head(scores.hidden.detach()).squeeze(-1)  # (b, T)
-                critic_loss = value_loss(predicted, returns[rows], mask[rows])
+                critic_loss = value_loss(predicted, returns[rows], mask[rows]) * config.critic
                 loss = policy_loss - config.entropy_coef * entropy + critic_loss
+                if config.kl_loss_coef:
+                    kl_mle = masked_mean(exact_kl(scores.distribution,
+                                                  reference.distribution[rows]), mask[rows])
+                    loss = loss + config.kl_loss_coef * kl_mle
+                if config.distill_loss_coef and teacher_dist is not None:
+                    # forward KL(teacher || pi), mass-covering: the reverse direction
+                    # collapsed the policy onto the teacher's commonest token (the hold)
+                    kl_teacher = masked_mean(exact_kl(teacher_dist[rows], scores.distribution),
+                                             mask[rows])
+                    loss = loss + config.distill_loss_coef * kl_teacher
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(

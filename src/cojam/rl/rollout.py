@@ -123,6 +123,7 @@ class ChordScores:
     log_probs: torch.Tensor  # (B, T) log-prob of each chord played
     entropy: torch.Tensor  # (B, T) entropy of the masked distribution
     hidden: torch.Tensor  # (B, T, C) the hidden state that chose each chord
+    distribution: torch.Tensor | None = None  # (B, T, V) masked log-probs, -inf off the mask
 
 
 def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tensor,
@@ -138,15 +139,30 @@ def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tens
     taken = log_p.gather(2, chords[..., None])[..., 0]  # (B, T)
     # 0 * -inf is nan, and torch.where would pass nan gradients: zero the log-probs first
     entropy = -(log_p.exp() * log_p.masked_fill(~allowed, 0.0)).sum(-1)  # (B, T)
-    return ChordScores(taken, entropy, hidden)
+    return ChordScores(taken, entropy, hidden, log_p)
+
+
+def teacher_distribution(teacher: TeacherModel, melody: torch.Tensor, chords: torch.Tensor,
+                         mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, V) the offline teacher's masked log-probs at each frame of a rollout, given
+    the whole melody (one batched forward pass)."""
+    device = teacher.head.weight.device
+    chords = playable(chords.to(device), mask.to(device), teacher.spec)
+    logits = teacher.frame_logits(melody.to(device), chords)  # (B, T, V)
+    return masked_log_softmax(logits, frame_allowed(teacher.spec, chords))
 
 
 def teacher_log_probs(teacher: TeacherModel, melody: torch.Tensor, chords: torch.Tensor,
                       mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) the offline teacher's log-prob of each chord played, given the whole melody
-    (one batched forward pass)."""
-    device = teacher.head.weight.device
-    chords = playable(chords.to(device), mask.to(device), teacher.spec)
-    logits = teacher.frame_logits(melody.to(device), chords)  # (B, T, V)
-    log_p = masked_log_softmax(logits, frame_allowed(teacher.spec, chords))
+    """(B, T) the offline teacher's log-prob of each chord played, given the whole melody."""
+    log_p = teacher_distribution(teacher, melody, chords, mask)
+    chords = playable(chords.to(log_p.device), mask.to(log_p.device), teacher.spec)
     return log_p.gather(2, chords[..., None])[..., 0]
+
+
+def exact_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """(..., V) masked log-probs of p and q (-inf off the mask) -> (...) KL(p || q), summed
+    over the allowed tokens only."""
+    allowed = torch.isfinite(log_p)
+    diff = (log_p - log_q).masked_fill(~allowed, 0.0)
+    return (log_p.exp() * diff).sum(-1)
