@@ -142,6 +142,9 @@ class PPOConfig:
     """lambda: weight of the adversarial reward -log(1 - D) (0: no discriminator)"""
     discriminator: RewardConfig = field(default_factory=small_discriminator)
     """sizes of the discriminator (the discriminative reward model's architecture)"""
+    disc_init_from_reward: bool = False
+    """start the discriminator from the weights of the discriminative (harmony) reward run
+    of the same sizes among the reward runs, instead of from scratch"""
     disc_lr: float = 9e-5
     """discriminator learning rate (AdamW)"""
     disc_label_smoothing: float = 0.1

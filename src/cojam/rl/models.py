@@ -25,6 +25,7 @@ from cojam.models.online import OnlineModel
 from cojam.models.teacher import TeacherModel
 from cojam.rewards.discriminative import DiscriminativeReward
 from cojam.rewards.ensemble import Ensemble, load_reward
+from cojam.rewards.runs import load_reward_model
 from cojam.rl.config import PPOConfig
 
 
@@ -73,6 +74,25 @@ def load_ensemble(reward_runs: Sequence[Path], device: str) -> Ensemble | None:
     return Ensemble(members) if members else None
 
 
+def warm_start(discriminator: nn.Module, reward_runs: Sequence[Path], device: str) -> Path:
+    """Load the weights of the first harmony discriminative reward run of the discriminator's
+    sizes into it; returns that run. None fits: an error naming what was there."""
+    seen = []
+    for run in reward_runs:
+        if not (Path(run) / "config.json").is_file():
+            continue  # an ensemble file
+        model = load_reward_model(Path(run), device)
+        seen.append(f"{run} ({model.config.kind}{', rhythm' if model.config.rhythm else ''})")
+        ours, theirs = discriminator.state_dict(), model.state_dict()
+        same_sizes = ours.keys() == theirs.keys() and all(
+            ours[k].shape == theirs[k].shape for k in ours)
+        if model.config.kind == "discriminative" and not model.config.rhythm and same_sizes:
+            discriminator.load_state_dict(theirs)
+            return Path(run)
+    raise ValueError("disc_init_from_reward needs a discriminative (harmony) reward run of "
+                     f"the discriminator's sizes; got {', '.join(seen) or 'none'}")
+
+
 def load_rl_models(
     config: PPOConfig,
     spec: TokenSpec,
@@ -84,8 +104,9 @@ def load_rl_models(
 ) -> RLModels:
     """Load and check what ``config`` needs; a term with a weight but no model to compute
     it is an error, never silently dropped."""
-    if config.distill_coef and teacher_run is None:
-        raise ValueError("distill_coef > 0 needs a teacher run")
+    wants_teacher = bool(config.distill_coef or config.distill_loss_coef)
+    if wants_teacher and teacher_run is None:
+        raise ValueError("distill_coef or distill_loss_coef > 0 needs a teacher run")
     if config.partner_fraction and melody_run is None:
         raise ValueError("partner_fraction > 0 needs a melody agent run")
     if config.ensemble_weight and not reward_runs:
@@ -96,7 +117,7 @@ def load_rl_models(
                          f"{reference.config.max_frames}")
     policy = load_model(mle_run, device)
     assert isinstance(policy, OnlineModel) and isinstance(reference, OnlineModel)
-    teacher = frozen(teacher_run, "teacher", spec, device) if config.distill_coef else None
+    teacher = frozen(teacher_run, "teacher", spec, device) if wants_teacher else None
     agent = frozen(melody_run, "melody", spec, device) if config.partner_fraction else None
     ensemble = load_ensemble(reward_runs, device) if config.ensemble_weight else None
     torch.manual_seed(config.seed)
@@ -106,6 +127,8 @@ def load_rl_models(
     discriminator = None
     if config.adversarial_weight:
         discriminator = DiscriminativeReward(spec, config.discriminator).to(device).eval()
+        if config.disc_init_from_reward:
+            warm_start(discriminator, reward_runs, device)
     assert teacher is None or isinstance(teacher, TeacherModel)
     assert agent is None or isinstance(agent, OnlineModel)
     return RLModels(policy.eval(), value_head, reference, teacher, agent, ensemble,
