@@ -246,7 +246,7 @@ def bundle_best(out: Path, config: PipelineConfig, command: str,
                 bundle_dir: Path | None = None) -> Path:
     """Write the best ``gapt`` policy of a finished pipeline into the package bundle."""
     from cojam.models.bundled import write_bundle
-    from cojam.models.checkpoint import read_config
+    from cojam.models.checkpoint import load_model, read_config
     from cojam.models.train import git_commit
 
     results = json.loads((out / "eval" / "results.json").read_text())
@@ -260,11 +260,11 @@ def bundle_best(out: Path, config: PipelineConfig, command: str,
         "stage": "gapt", "recipe": config.recipe, "seed": seed,
         "selection": f"highest mean training reward over the last 10 policy steps among "
                      f"gapt seeds {list(config.seeds)}",
-        "git_commit": git_commit(),
+        "git_commit": read_config(run).get("git_commit") or git_commit(),  # what trained it
         "trained_on": "Bach chorales from music21's corpus" if config.data is None
                       else str(config.data),
         "cache": {k: stats[k] for k in ("songs", "splits") if k in stats},
-        "parameters": read_config(run).get("parameters"),
+        "parameters": sum(p.numel() for p in load_model(run).parameters()),
         "commands": [command, record["stages"][f"gapt-s{seed}"]["command"]],
         "stage_seconds": {k: v.get("seconds") for k, v in record["stages"].items()},
         "evaluation": results["systems"],
