@@ -198,8 +198,9 @@ def header(results: Mapping[str, Any]) -> list[str]:
         if info["type"] == "baseline":
             rows.append([f"`{name}`", "baseline", "—", "—", "—"])
         else:
-            rows.append([f"`{name}`", info["kind"], f"`{info['run']}`", f"`{info['recipe']}`",
-                         f"`{info['git_commit']}`"])
+            runs = info.get("runs") or [info["run"]]  # several: seeds pooled, pass p by run p mod n
+            rows.append([f"`{name}`", info["kind"], "<br>".join(f"`{r}`" for r in runs),
+                         f"`{info['recipe']}`", f"`{info['git_commit']}`"])
     lines += [table(["system", "kind", "run", "recipe", "trained at commit"], rows), ""]
     missing = [name for name in ("mle", "teacher") if name not in meta["systems"]]
     if missing:
