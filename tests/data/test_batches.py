@@ -106,6 +106,9 @@ def test_shifted_histories_keep_the_targets_and_move_only_a_prefix():
         assert len(differs) > 0 and differs[0] == 0  # every row moved, from its first frame
         assert (heard[differs[-1] + 1 :] == true[differs[-1] + 1 :]).all()
         assert SPEC.is_chord(heard).all()  # still chord tokens
+        cut = differs[-1] + 1
+        if cut < len(true) and true[cut] != PAD:  # the true chords resume with an attack
+            assert SPEC.chord_token_info(int(true[cut]))[0] == "on"
 
 
 def test_shifted_histories_are_what_an_online_model_hears():

@@ -9,11 +9,14 @@ transposed by a random -6..+5 semitones, in token space (a lookup table per shif
 A song's first window starts at its first sounding frame (a pickup padded to a full bar
 would otherwise teach the model to open with bars of no chord). With
 ``chord_shift_prob`` > 0 a batch also carries ``chord_inputs``: for that share of the
-windows, the chords the model *hears* up to a random frame are moved by a random
-non-zero interval while the targets stay true. Free-running, an accompanist's own first
-chords are a guess made before any melody was heard; a model trained only on true
-histories follows its history and ignores the melody. Shifted histories make the melody
-the only reliable guide, which is also the situation after the musician changes key.
+windows, the chords the model *hears* up to a random chord change (or the window's end)
+are moved by a random non-zero interval while the targets stay true. Free-running, an
+accompanist's own first chords are a guess made before any melody was heard; a model
+trained only on true histories follows its history and ignores the melody. Shifted
+histories make the melody the only reliable guide, which is also the situation after the
+musician changes key.
+(Cutting at any frame instead taught the model to change chord off the beat: 42% of its
+chord attacks on a beat, against 73% without shifting and 100% in the data.)
 """
 
 from __future__ import annotations
@@ -118,6 +121,8 @@ class TrainBatches:
         self.seed = seed
         self.augment = augment
         self.chord_shift_prob = chord_shift_prob
+        self.is_onset = np.zeros(spec.vocab_size + 1, dtype=bool)  # chord-on tokens
+        self.is_onset[[spec.chord_on(c) for c in spec.chords]] = True
         needed = augment or chord_shift_prob > 0
         self.tables = {k: transposition_table(spec, k) for k in TRANSPOSITIONS} if needed else {}
         self.batches_per_epoch = max(len(self.examples) // batch_size, 1)
@@ -139,15 +144,19 @@ class TrainBatches:
         return batch
 
     def _shift_histories(self, batch: FrameBatch, rng: np.random.Generator) -> np.ndarray:
-        """Chord rows whose first frames (up to a random cut) are moved by a random
-        non-zero interval, in ``chord_shift_prob`` of the rows."""
+        """Chord rows whose first frames (up to a random chord attack, or the whole row)
+        are moved by a random non-zero interval, in ``chord_shift_prob`` of the rows."""
         heard = batch.chords.copy()
         shifts = [k for k in TRANSPOSITIONS if k != 0]
         for row in range(len(heard)):
             if rng.random() >= self.chord_shift_prob:
                 continue
             length = int(batch.mask[row].sum())
-            cut = int(rng.integers(1, length + 1))
+            # cut where a chord is attacked (or at the end): the model hears the wrong key
+            # up to a chord change, and learns to play the right one there, on a beat
+            onsets = self.is_onset[batch.chords[row, 1:length]].nonzero()[0] + 1
+            cuts = np.append(onsets, length)
+            cut = int(cuts[rng.integers(len(cuts))])
             table = self.tables[int(rng.choice(shifts))]
             heard[row, :cut] = table[heard[row, :cut]]  # chord tokens never leave the vocabulary
         return heard
