@@ -37,7 +37,7 @@ from cojam.music.chords import all_chords
 class _Batch:  # the fields stream_losses reads
     def __init__(self, melody: torch.Tensor, chords: torch.Tensor):
         self.melody, self.chords = melody, chords
-        self.chord_inputs = None  # what the model hears: the chords themselves
+        self.chord_inputs = self.chord_targets = None  # heard and scored: the chords
 
 
 def median_seconds(run: Callable[[], None], repeats: int, device: str) -> float:

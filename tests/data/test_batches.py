@@ -109,6 +109,15 @@ def test_shifted_histories_keep_the_targets_and_move_only_a_prefix():
         cut = differs[-1] + 1
         if cut < len(true) and true[cut] != PAD:  # the true chords resume with an attack
             assert SPEC.chord_token_info(int(true[cut]))[0] == "on"
+    for heard, true, target in zip(batch.chord_inputs, batch.chords, batch.chord_targets,
+                                   strict=True):
+        for t in range(1, len(true)):
+            kind, symbol = SPEC.chord_token_info(int(true[t])) if true[t] != PAD else ("", "")
+            sounding = SPEC.chord_token_info(int(heard[t - 1]))[1] if heard[t - 1] != PAD else None
+            if kind == "hold" and symbol != sounding:  # a hold sampling could never play
+                assert target[t] == PAD
+            else:  # attacks (in the true key) and playable holds are still learned
+                assert target[t] == true[t]
 
 
 def test_shifted_histories_are_what_an_online_model_hears():
@@ -125,5 +134,6 @@ def test_shifted_histories_are_what_an_online_model_hears():
     shifted = TrainBatches(examples, SPEC, batch_size=1, seed=0, augment=False,
                            chord_shift_prob=1.0).batch(0)
     a, b = stream_logits(model, plain)["chord"], stream_logits(model, shifted)["chord"]
-    assert torch.equal(a[1], b[1])  # same targets
+    assert torch.equal(b[1], torch.as_tensor(shifted.chord_targets))  # scored on these
+    assert torch.equal(a[1], torch.as_tensor(plain.chords))
     assert not torch.allclose(a[0], b[0])  # different inputs

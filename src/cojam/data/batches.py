@@ -53,6 +53,7 @@ class FrameBatch:
     mask: np.ndarray  # (B, T) bool
     song_ids: tuple[str, ...]
     chord_inputs: np.ndarray | None = None  # (B, T) the chords the model hears, if not ``chords``
+    chord_targets: np.ndarray | None = None  # (B, T) what it is scored on, if not ``chords``
 
 
 def song_examples(
@@ -121,8 +122,11 @@ class TrainBatches:
         self.seed = seed
         self.augment = augment
         self.chord_shift_prob = chord_shift_prob
-        self.is_onset = np.zeros(spec.vocab_size + 1, dtype=bool)  # chord-on tokens
+        self.is_onset = np.zeros(spec.vocab_size, dtype=bool)  # chord-on tokens
         self.is_onset[[spec.chord_on(c) for c in spec.chords]] = True
+        self.chord_index = np.full(spec.vocab_size, -1)  # token -> which chord it sounds
+        for i, c in enumerate(spec.chords):
+            self.chord_index[[spec.chord_on(c), spec.chord_hold(c)]] = i
         needed = augment or chord_shift_prob > 0
         self.tables = {k: transposition_table(spec, k) for k in TRANSPOSITIONS} if needed else {}
         self.batches_per_epoch = max(len(self.examples) // batch_size, 1)
@@ -140,8 +144,20 @@ class TrainBatches:
         batch = collate(picked)
         if self.chord_shift_prob > 0:
             rng = np.random.default_rng([self.seed, step, 2])
-            batch = dataclasses.replace(batch, chord_inputs=self._shift_histories(batch, rng))
+            heard = self._shift_histories(batch, rng)
+            batch = dataclasses.replace(batch, chord_inputs=heard,
+                                        chord_targets=self._holds_heard(batch.chords, heard))
         return batch
+
+    def _holds_heard(self, chords: np.ndarray, heard: np.ndarray) -> np.ndarray:
+        """The true chords as targets, except a hold whose chord is not the one heard
+        sounding before it (PAD: no loss): sampling could never play it, and learning it
+        taught the model to attack the true chord at once, off the beat."""
+        previous = np.concatenate([np.full((len(heard), 1), -1), self.chord_index[heard[:, :-1]]],
+                                  axis=1)
+        is_hold = (self.chord_index[chords] >= 0) & ~self.is_onset[chords]
+        unplayable = is_hold & (self.chord_index[chords] != previous)
+        return np.where(unplayable, PAD, chords)
 
     def _shift_histories(self, batch: FrameBatch, rng: np.random.Generator) -> np.ndarray:
         """Chord rows whose first frames (up to a random chord attack, or the whole row)

@@ -23,7 +23,8 @@ def stream_logits(model: OnlineModel | TeacherModel, batch: FrameBatch
                   ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """{stream: ((B, T, V) logits, (B, T) targets)}: ``chord`` always, ``melody`` for
     online models. An online model hears ``batch.chord_inputs`` when the batch has them
-    (shifted histories, see ``cojam.data.batches``); the targets are always the true rows."""
+    (shifted histories, see ``cojam.data.batches``) and is scored on ``batch.chord_targets``
+    when it has them."""
     device = model.head.weight.device
     melody = torch.as_tensor(batch.melody, device=device)
     chords = torch.as_tensor(batch.chords, device=device)
@@ -32,6 +33,8 @@ def stream_logits(model: OnlineModel | TeacherModel, batch: FrameBatch
     heard = chords if batch.chord_inputs is None else torch.as_tensor(batch.chord_inputs,
                                                                       device=device)
     chord_logits, melody_logits = model.frame_logits(melody, heard)
+    if batch.chord_targets is not None:
+        chords = torch.as_tensor(batch.chord_targets, device=device)
     return {"chord": (chord_logits, chords), "melody": (melody_logits, melody)}
 
 
