@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from cojam.data.batches import FrameBatch
 from cojam.data.cache import load_spec
 from cojam.data.tokens import BOS, TokenSpec
 from cojam.models.checkpoint import build_model
@@ -32,12 +33,6 @@ from cojam.models.sampling import allowed_mask, sample_tokens
 from cojam.models.scoring import stream_losses
 from cojam.models.train import load_run_section
 from cojam.music.chords import all_chords
-
-
-class _Batch:  # the fields stream_losses reads
-    def __init__(self, melody: torch.Tensor, chords: torch.Tensor):
-        self.melody, self.chords = melody, chords
-        self.chord_inputs = self.chord_targets = None  # heard and scored: the chords
 
 
 def median_seconds(run: Callable[[], None], repeats: int, device: str) -> float:
@@ -68,7 +63,8 @@ def train_throughput(recipe: str, kind: str, spec: TokenSpec, batch_size: int | 
     batch = batch_size or section.train.batch_size
     frames = section.model.max_frames
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    data = _Batch(*random_frames(spec, batch, frames, device))
+    melody, chords = random_frames(spec, batch, frames, device)
+    data = FrameBatch(melody, chords, torch.ones_like(melody, dtype=torch.bool), ())
 
     def step() -> None:
         with torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda"):

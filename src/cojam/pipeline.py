@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,6 @@ class PipelineConfig:
     jobs: int = 2
     """stages run side by side"""
     eval_samples: int = 3
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def plan(out: Path, config: PipelineConfig) -> list[Stage]:
@@ -168,7 +167,7 @@ def run_pipeline(
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     record.setdefault("stages", {})
     record.update(recipe=config.recipe, seeds=list(config.seeds),
-                  reward_seeds=list(config.reward_seeds), jobs=config.jobs, **config.extra)
+                  reward_seeds=list(config.reward_seeds), jobs=config.jobs)
 
     def save() -> None:
         record["total_seconds"] = round(sum(s.get("seconds", 0.0)

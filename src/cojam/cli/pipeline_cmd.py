@@ -59,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     config = PipelineConfig(recipe=args.recipe, seeds=tuple(args.seeds),
                             reward_seeds=tuple(args.reward_seeds), data=args.data,
                             jobs=args.jobs, eval_samples=args.eval_samples)
-    command = "cojam " + shlex.join(sys.argv[1:] if sys.argv[0].endswith("cojam")
-                                    else ["pipeline", *_canonical(args)])
+    command = "cojam " + shlex.join(["pipeline", *_canonical(args)])
     if args.dry_run:
         for stage in plan(args.out, config):
             done = "done " if (args.out / stage.done_file).exists() else "     "

@@ -10,7 +10,8 @@ A song's first window starts at its first sounding frame (a pickup padded to a f
 would otherwise teach the model to open with bars of no chord). With
 ``chord_shift_prob`` > 0 a batch also carries ``chord_inputs``: for that share of the
 windows, the chords the model *hears* up to a random chord change (or the window's end)
-are moved by a random non-zero interval while the targets stay true. Free-running, an
+are moved by a random non-zero interval while the targets stay true (``chord_targets``:
+a hold of a chord the model did not hear sounding gets no loss). Free-running, an
 accompanist's own first chords are a guess made before any melody was heard; a model
 trained only on true histories follows its history and ignores the melody. Shifted
 histories make the melody the only reliable guide, which is also the situation after the

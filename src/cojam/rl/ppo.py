@@ -66,6 +66,7 @@ from cojam.rl.rollout import (
     exact_kl,
     play,
     playable,
+    played_log_probs,
     teacher_distribution,
 )
 
@@ -193,8 +194,8 @@ def train_rl(
             mle_lp = reference.log_probs  # (B, T)
             teacher_dist = None if models.teacher is None else teacher_distribution(
                 models.teacher, rollout.melody, rollout.chords, mask)  # (B, T, V)
-            teacher_lp = None if teacher_dist is None else teacher_dist.gather(
-                2, playable(rollout.chords, mask, spec)[..., None])[..., 0]  # (B, T)
+            teacher_lp = None if teacher_dist is None else played_log_probs(
+                teacher_dist, playable(rollout.chords, mask, spec))  # (B, T)
             values = value_head(rollout.hidden).squeeze(-1)  # (B, T)
             if not config.critic:  # the group mean is the only baseline
                 values = torch.zeros_like(values)

@@ -123,7 +123,7 @@ class ChordScores:
     log_probs: torch.Tensor  # (B, T) log-prob of each chord played
     entropy: torch.Tensor  # (B, T) entropy of the masked distribution
     hidden: torch.Tensor  # (B, T, C) the hidden state that chose each chord
-    distribution: torch.Tensor | None = None  # (B, T, V) masked log-probs, -inf off the mask
+    distribution: torch.Tensor  # (B, T, V) masked log-probs, -inf off the mask
 
 
 def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tensor,
@@ -136,7 +136,7 @@ def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tens
     hidden = model.hidden(tokens)[:, 0::2]  # (B, T, C): the positions that predict chords
     allowed = frame_allowed(model.spec, chords)  # (B, T, V)
     log_p = masked_log_softmax(model.head(hidden), allowed)  # (B, T, V)
-    taken = log_p.gather(2, chords[..., None])[..., 0]  # (B, T)
+    taken = played_log_probs(log_p, chords)  # (B, T)
     # 0 * -inf is nan, and torch.where would pass nan gradients: zero the log-probs first
     entropy = -(log_p.exp() * log_p.masked_fill(~allowed, 0.0)).sum(-1)  # (B, T)
     return ChordScores(taken, entropy, hidden, log_p)
@@ -156,7 +156,12 @@ def teacher_log_probs(teacher: TeacherModel, melody: torch.Tensor, chords: torch
                       mask: torch.Tensor) -> torch.Tensor:
     """(B, T) the offline teacher's log-prob of each chord played, given the whole melody."""
     log_p = teacher_distribution(teacher, melody, chords, mask)
-    chords = playable(chords.to(log_p.device), mask.to(log_p.device), teacher.spec)
+    return played_log_probs(log_p, playable(chords.to(log_p.device), mask.to(log_p.device),
+                                            teacher.spec))
+
+
+def played_log_probs(log_p: torch.Tensor, chords: torch.Tensor) -> torch.Tensor:
+    """(B, T, V) masked log-probs and (B, T) playable chords -> (B, T) each chord's."""
     return log_p.gather(2, chords[..., None])[..., 0]
 
 
