@@ -221,3 +221,53 @@ def test_settings_the_model_cannot_follow(model):
         JamSession(tiny_model(max_frames=32), settings(lookahead=8))
     with pytest.raises(EngineError, match="must not exceed"):
         JamSession(model, settings(lookahead=2, commit=3))
+
+
+def test_listens_before_it_plays(model):
+    """No chord before the first note has been heard, nor for `listen` beats after it;
+    then it plays."""
+    session = JamSession(model, settings(count_in=2, listen=4, lookahead=6, commit=2,
+                                         temperature=2.0))
+    plans = play(session, melody(5, 24, start=5.0), until=24)
+    first_note, listening_ends = 5.0, 9.0
+    for plan in plans:
+        for chord in plan.chords:
+            if chord.onset < listening_ends:
+                assert chord.symbol == "N", (plan.beat, chord)
+        if plan.beat < first_note:  # nothing heard yet: the whole plan is silent
+            assert {c.symbol for c in plan.chords} == {"N"}
+    committed = {c.onset: c.symbol for plan in plans for c in plan.chords if c.committed}
+    assert any(symbol != "N" for onset, symbol in committed.items() if onset >= listening_ends)
+
+
+def test_a_silent_musician_gets_no_chord(model):
+    session = JamSession(model, settings(count_in=2, listen=0, temperature=2.0))
+    for plan in play(session, [], until=12):
+        assert {c.symbol for c in plan.chords} == {"N"}
+
+
+@pytest.mark.parametrize(("rhythm", "grid_beats"), [("beat", 1.0), ("half-bar", 2.0),
+                                                     ("bar", 4.0)])
+def test_chords_change_only_on_the_harmonic_rhythm_grid(model, rhythm, grid_beats):
+    session = JamSession(model, settings(count_in=2, harmonic_rhythm=rhythm, lookahead=6,
+                                         commit=2, temperature=2.0))
+    plans = play(session, melody(6, 24, start=2.0), until=24)
+    changes = 0
+    for plan in plans:
+        for chord in plan.chords:
+            assert chord.onset % grid_beats == 0, (rhythm, plan.beat, chord)
+            changes += chord.committed and chord.symbol != "N"
+    assert changes > 0
+
+
+def test_free_rhythm_changes_off_the_beat_at_high_temperature(model):
+    """The grid test above could pass with a model that never leaves the beat: at
+    temperature 2 the untrained model does, unless the grid forbids it."""
+    session = JamSession(model, settings(count_in=2, temperature=2.0, lookahead=6, commit=2))
+    plans = play(session, melody(6, 24, start=2.0), until=24)
+    assert any(chord.onset % 1 for plan in plans for chord in plan.chords)
+
+
+def test_unknown_harmonic_rhythm_is_refused(model):
+    with pytest.raises(EngineError, match="harmonic rhythm"):
+        JamSession(model, settings(harmonic_rhythm="waltz"))

@@ -32,3 +32,14 @@ def test_stitch_fresh_then_older_then_held():
                                              HOLD("G"), HOLD("G")]
     assert stitch(SPEC, [HOLD("C")], [], 3) == [HOLD("C"), HOLD("C"), HOLD("C")]
     assert stitch(SPEC, [N], [N, HOLD("G")], 2) == [N, ON("G")]
+
+
+def test_stitch_holds_the_fresh_chord_to_the_next_grid_frame():
+    """Frames 6..11 on a grid of 4: the older plan takes over at frame 8, not at 7, and
+    off the grid after the seam a chord only goes on."""
+    fresh = [ON("C")]
+    older = [ON("Am"), ON("G"), HOLD("G"), HOLD("G"), N, N]
+    assert stitch(SPEC, fresh, older, 6, first_frame=6, grid=4) == [
+        ON("C"), HOLD("C"), ON("G"), HOLD("G"), HOLD("G"), HOLD("G")]
+    assert stitch(SPEC, [N], [N, ON("G"), HOLD("G")], 3, first_frame=3, grid=4) == [
+        N, ON("G"), HOLD("G")]

@@ -42,8 +42,12 @@ class Decoder:
 
     def __init__(self, model: OnlineModel, generator: torch.Generator,
                  chord_temperature: float, melody_temperature: float,
-                 draft_tokens: int = DRAFT_TOKENS):
+                 draft_tokens: int = DRAFT_TOKENS,
+                 may_change: Callable[[int], bool] | None = None):
         self.model, self.spec = model, model.spec
+        # may_change(position) False: the chord there can only continue what sounds (the
+        # harmonic rhythm's grid); None: a chord may change anywhere
+        self.may_change = may_change
         self.generator = generator
         self.temperatures = {"chord": chord_temperature, "melody": melody_temperature}
         self.draft_tokens = draft_tokens
@@ -88,7 +92,7 @@ class Decoder:
         None for one to choose."""
         calls = 0
         while len(self.tokens) < length:
-            known = given(len(self.tokens))
+            known = self._known(len(self.tokens), given, [])
             if known is not None:
                 self.tokens.append(known)
                 continue
@@ -97,6 +101,18 @@ class Decoder:
             block, guessed = self._draft(length, given)
             self._verify(block, guessed)
             calls += 1
+
+    def _known(self, position: int, given: Callable[[int], int | None], block: list[int]
+               ) -> int | None:
+        """The token at ``position`` when nothing is left to choose: a given one, or the
+        continuation of the sounding chord off the harmonic rhythm's grid (the one token
+        the grid's mask leaves there, so it is fed without a model call)."""
+        known = given(position)
+        if known is not None or self.stream(position) != "chord":
+            return known
+        if self.may_change is None or self.may_change(position):
+            return None
+        return self._continuing("chord", self._previous(position, block))
 
     def _continuing(self, stream: str, previous: int) -> int:
         """The guess that what sounds goes on: hold(x) after on(x)/hold(x), else silence."""
@@ -123,7 +139,7 @@ class Decoder:
         guessed: list[bool] = []
         guesses = 0
         for position in range(len(self.tokens), length):
-            known = given(position)
+            known = self._known(position, given, block)
             if known is not None:
                 block.append(known)
                 guessed.append(False)

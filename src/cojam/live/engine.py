@@ -33,6 +33,14 @@ The model's sequence begins where the count-in ends, as a song begins: fed bars 
 silence, a model expects more silence. Notes played during the count-in (a pickup) are
 logged but not given to the model.
 
+Listen first: until the model has heard a note (after the count-in) every chord frame is
+given as no chord, planned and committed, so no chord is ever chosen before any melody
+was heard; the model keeps playing ``N`` for ``listen`` beats after that first note.
+
+Harmonic rhythm: off the grid the musician chose (``cojam.live.harmonic_rhythm``) a chord
+frame can only continue the chord before it; the decoder feeds that token without
+choosing it.
+
 Long sessions: the model reads at most ``max_frames`` frames. When the plan would run past
 that, the sequence is rebuilt from a bar line about ``max_frames / 2`` frames before the
 plan's end (real melody and committed chords only) and prefilled in one pass; this
@@ -49,6 +57,7 @@ import torch
 
 from cojam.data.tokens import BOS
 from cojam.live.decoder import DRAFT_TOKENS, Decoder
+from cojam.live.harmonic_rhythm import grid_frames, may_change
 from cojam.live.melody_input import MelodyInput, MelodyInputError
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
@@ -77,6 +86,12 @@ class JamSettings:
     """beats ahead of the clock whose chords are fixed (at most ``lookahead``)"""
     count_in: int = 8
     """silent beats at the start, in which the model plays no chord"""
+    listen: int = 8
+    """beats of melody the model hears before it plays: no chord until ``listen`` beats
+    after the first note it heard (ReaLJam listens 8 beats)"""
+    harmonic_rhythm: str = "free"
+    """where a chord may change: ``free``, ``beat``, ``half-bar`` or ``bar``
+    (``cojam.live.harmonic_rhythm``)"""
     temperature: float = 1.0
     """sampling temperature of the chords and of the melody the model expects (0: greedy).
     Not greedy melody by default: on 12 Bach melodies x 3 seeds with the cpu-small model, a
@@ -132,6 +147,8 @@ class JamSession:
         self.bar_frames = round(settings.beats_per_bar * per_beat)
         self.max_frames = model.config.max_frames
         lookahead_frames = settings.lookahead * per_beat
+        if settings.listen < 0:
+            raise EngineError(f"listen must be at least 0 beats, got {settings.listen}")
         if settings.commit > settings.lookahead:
             raise EngineError(f"commit ({settings.commit} beats) must not exceed lookahead "
                               f"({settings.lookahead} beats)")
@@ -153,9 +170,17 @@ class JamSession:
         self.window_start = self.first_frame  # absolute frame of the sequence's first frame
         self.shown: list[int] = []  # chord tokens of the last plan, from frame shown_from
         self.shown_from = 0
-        self.decoder = Decoder(model, torch.Generator().manual_seed(settings.seed),
-                               settings.temperature, settings.temperature,
-                               draft_tokens if reuse_cache else 1)
+        try:
+            grid = grid_frames(settings.harmonic_rhythm, settings.beats_per_bar, per_beat)
+        except ValueError as e:
+            raise EngineError(str(e)) from None
+        self.grid = grid
+        self.listen_end: int | None = None  # first frame after the listening; None: no
+        # note heard yet
+        self.decoder = Decoder(
+            model, torch.Generator().manual_seed(settings.seed), settings.temperature,
+            settings.temperature, draft_tokens if reuse_cache else 1,
+            None if grid == 1 else lambda position: may_change(self._frame(position), grid))
         self.last_beat: float | None = None
         self._reported_commits = 0
 
@@ -211,7 +236,8 @@ class JamSession:
         fresh_end = min(end, self.window_start + len(self.tokens) // 2)
         fresh = [self._chord_at(f) for f in range(now, fresh_end)]
         older = self.shown[now - self.shown_from :] if now >= self.shown_from else []
-        self.shown, self.shown_from = stitch(self.spec, fresh, older, end - now), now
+        self.shown = stitch(self.spec, fresh, older, end - now, now, self.grid)
+        self.shown_from = now
         chords = chord_spans(self.spec, self.shown, now, self.span_onsets[now],
                              len(self.chords))
         report = TickReport(
@@ -237,6 +263,8 @@ class JamSession:
         commit_to = math.ceil((beat + self.settings.commit) * per_beat)
         first_new = len(self.real)
         self.real.extend(self.melody.finalize(now))
+        if self.listen_end is None:
+            self._listen_from(first_new)
         dropped = None
         rebuild = not self.reuse_cache or len(self.tokens) == 1
         if 1 + 2 * (end - self.window_start) > self.decoder.cache.max_len:
@@ -257,6 +285,10 @@ class JamSession:
         if frame < self.window_start:
             return self.chords[frame]
         return self.tokens[self._chord_position(frame)]
+
+    def _frame(self, position: int) -> int:
+        """The absolute frame of a sequence position."""
+        return self.window_start + (position - 1) // 2
 
     def _chord_position(self, frame: int) -> int:
         return 1 + 2 * (frame - self.window_start)
@@ -290,10 +322,30 @@ class JamSession:
         return None
 
     def _given(self, position: int) -> int | None:
-        """The known token at a sequence position: a committed chord, a real melody frame."""
-        frame = self.window_start + (position - 1) // 2
-        known = self.chords if position % 2 == 1 else self.real
-        return known[frame] if frame < len(known) else None
+        """The known token at a sequence position: a committed chord, no chord while the
+        model listens, a real melody frame."""
+        frame = self._frame(position)
+        if position % 2 == 0:
+            return self.real[frame] if frame < len(self.real) else None
+        if frame < len(self.chords):
+            return self.chords[frame]
+        if self.listen_end is None or frame < self.listen_end:
+            return self.spec.chord_silence
+        return None
+
+    def _listen_from(self, first_new: int) -> None:
+        """Once the first note is heard: listen ``listen`` beats from it (at least its own
+        frame, whose chord could not hear it), and drop the plan's forced silence after."""
+        for frame in range(max(first_new, self.first_frame), len(self.real)):
+            kind, _ = self.spec.melody_token_info(self.real[frame])
+            if kind != "silence":
+                self.listen_end = frame + max(1, self.settings.listen * self.spec.frames_per_beat)
+                break
+        if self.listen_end is None:
+            return
+        position = self._chord_position(max(self.listen_end, len(self.chords)))
+        if position < len(self.tokens):
+            self.decoder.truncate(position)
 
     # ------------------------------------------------------------------ commits
     def _commit(self, commit_to: int) -> None:

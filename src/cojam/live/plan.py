@@ -89,15 +89,20 @@ def held(spec: TokenSpec, token: int) -> int:
 
 
 def stitch(
-    spec: TokenSpec, fresh: Sequence[int], older: Sequence[int], length: int
+    spec: TokenSpec, fresh: Sequence[int], older: Sequence[int], length: int,
+    first_frame: int = 0, grid: int = 1,
 ) -> list[int]:
-    """``length`` chord tokens: ``fresh`` ones first, then the rest of ``older`` (an
-    earlier plan's tokens for the same frames), then the last chord held; every hold
-    made to continue what precedes it."""
+    """``length`` chord tokens of frames ``first_frame ..``: ``fresh`` ones first, then the
+    rest of ``older`` (an earlier plan's tokens for the same frames), then the last chord
+    held; every hold made to continue what precedes it. Where ``older`` takes over off
+    the harmonic rhythm's grid (a frame not a multiple of ``grid``), the fresh chord is
+    held up to the next grid frame, so the seam never changes chord off the grid."""
     tokens: list[int] = []
     for index in range(length):
         if index < len(fresh):
             token = fresh[index]
+        elif tokens and (first_frame + index) % grid:
+            token = held(spec, tokens[-1])
         elif index < len(older):
             token = older[index]
         else:
