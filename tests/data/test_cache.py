@@ -73,3 +73,25 @@ def test_loading_reports_missing_and_bad_files(tmp_path):
     (tmp_path / "train.jsonl").write_text(json.dumps(song("a").to_dict()) + "\n{}\n")
     with pytest.raises(CacheError, match="train.jsonl:2: bad song row"):
         load_songs(tmp_path, "train")
+
+
+def test_a_cache_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """Issue 16: a failure while computing stats left train/valid/test.jsonl and vocab.json
+    behind without stats.json. Now nothing is written until everything is computed, and
+    stats.json is renamed into place last."""
+    from cojam.data import cache
+
+    def fail(*args, **kwargs):
+        raise MemoryError("stats")
+
+    monkeypatch.setattr(cache, "song_stats", fail)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.abc").write_text('X:1\nM:4/4\nL:1/4\nK:C\n"C"CDEF|"G"GABc|]\n')
+    with pytest.raises(MemoryError):
+        cache.build_cache("abc", tmp_path / "out", folder, progress=False)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".parsed"]
+    monkeypatch.undo()
+    cache.build_cache("abc", tmp_path / "out", folder, progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".parsed", "stats.json", "test.jsonl", "train.jsonl", "valid.jsonl", "vocab.json"]

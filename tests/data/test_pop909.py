@@ -79,9 +79,9 @@ def test_a_song_folder_is_read_on_the_midi_beat_axis(tmp_path: Path) -> None:
 def test_find_inputs_lists_song_folders_only(tmp_path: Path) -> None:
     root = tmp_path / "POP909"
     first, second = song_folder(root, "001"), song_folder(root, "002")
-    (root / "003").mkdir()
-    (root / "003" / "chord_midi.txt").write_text("")  # no MIDI file: not a song folder
     (root / "index.xlsx").write_text("")
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("")
     assert pop909.find_inputs(root) == [first, second]
     assert pop909.find_inputs(first) == [first]
     with pytest.raises(SourceError):
@@ -112,3 +112,27 @@ def test_a_truncated_midi_file_is_skipped(tmp_path: Path) -> None:
     midi_path.write_bytes(midi_path.read_bytes()[:50])
     assert list(pop909.read(folder)) == [Skipped(
         str(midi_path), "truncated or corrupt MIDI: the file ends in the middle of a track")]
+
+
+def test_folders_missing_the_chord_file_or_the_midi_are_reported(tmp_path: Path) -> None:
+    root = tmp_path / "POP909"
+    complete = song_folder(root, "001")
+    no_chords, no_midi = song_folder(root, "002"), song_folder(root, "003")
+    (no_chords / "chord_midi.txt").unlink()
+    (no_midi / "003.mid").unlink()
+    assert pop909.find_inputs(root) == [complete, no_chords, no_midi]
+    assert list(pop909.read(no_chords)) == [
+        Skipped(str(no_chords), "no chord_midi.txt in the folder")]
+    assert list(pop909.read(no_midi)) == [
+        Skipped(str(no_midi), "no 003.mid (or single .mid file) in the folder")]
+
+
+@pytest.mark.parametrize("start,end", [("0.0", "inf"), ("nan", "1.0"), ("0.0", "1e12"),
+                                       ("-1.0", "2.0")])
+def test_a_time_that_is_not_finite_or_too_long_skips_the_song(tmp_path: Path, start: str,
+                                                              end: str) -> None:
+    folder = song_folder(tmp_path)
+    (folder / "chord_midi.txt").write_text(f"0.5\t2.0\tB:maj\n{start}\t{end}\tC:maj\n")
+    (skipped,) = pop909.read(folder)
+    assert skipped == Skipped(str(folder / "chord_midi.txt"),
+                              f"line 2: times {start!r} {end!r} are not seconds within 0-86400")

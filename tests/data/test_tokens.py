@@ -136,3 +136,15 @@ def test_bar_windows_start_on_bar_lines():
     assert all(start % 12 == 0 and end - start <= 256 for start, end in windows)
     assert [end for _, end in windows[:-1]] == [start for start, _ in windows[1:]]
     assert bar_windows(40, 64, 16) == [(0, 16), (16, 32), (32, 40)]
+
+
+def test_a_last_chord_shorter_than_half_a_frame_still_gets_its_frame():
+    """Issue 16: a chord at beat 7.9 lasting 0.05 rounds to start at frame 32, where a
+    song ending at 7.95 beats had only 32 frames (IndexError)."""
+    song = Song("short", "test", notes=(Note(0, 7.9, 60),),
+                chords=(ChordSpan(0, 7.9, parse_chord("C")),
+                        ChordSpan(7.9, 0.05, parse_chord("G"))))
+    melody, chords = song_to_frames(song, SPEC)
+    assert len(melody) == len(chords) == 33
+    assert chords[32] == SPEC.chord_on("G") and chords[31] == SPEC.chord_hold("C")
+    assert melody[32] == SPEC.melody_silence

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from music21 import converter, harmony, stream
 
+from cojam.data.budget import InputBudget
 from cojam.data.musicxml import chord_spans, melody_notes, meter_and_key, pickup_beats
 from cojam.data.sources import Skipped, SourceError, find_by_suffix
 from cojam.music.chords import Chord, ChordError, parse_chord
@@ -43,8 +44,12 @@ from cojam.music.song import Song
 
 SOURCE = "abc"
 SUFFIXES = (".abc",)
+BUDGET = InputBudget(seconds=120, bytes=4_000_000)  # a Nottingham file is ~100 kB
+MAX_TUNE_NUMBER_CHARS = 40
 
-_TUNE_START = re.compile(r"^X:[ \t]*(.*?)\s*$", re.MULTILINE)
+# Greedy to the line's end and stripped after: a lazy group before ``\s*$`` backtracks
+# quadratically on a long line of spaces.
+_TUNE_START = re.compile(r"^X:[ \t]*(.*)$", re.MULTILINE)
 _FIELD_LINE = re.compile(r"^[A-Za-z+]:(?!\|)")  # "w:", "P:B"; not a note before ":|"
 _QUOTED_RUN = re.compile(r'(?:"[^"\n]*"\s*)+')
 _QUOTED = re.compile(r'"([^"\n]*)"')
@@ -68,7 +73,12 @@ def read(path: Path) -> Iterator[Song | Skipped]:
         yield Skipped(str(path), "no tunes in the file (no line starts with 'X:')")
         return
     seen: set[str] = set()
-    for number, tune_text in tunes:
+    for position, (number, tune_text) in enumerate(tunes, start=1):
+        if len(number) > MAX_TUNE_NUMBER_CHARS:
+            yield Skipped(f"{path}#tune {position}", f"its X: field is {len(number):,} "
+                          f"characters long, not a tune number (at most "
+                          f"{MAX_TUNE_NUMBER_CHARS})")
+            continue
         where = f"{path}#X:{number}"
         if number in seen:
             yield Skipped(where, f"tune number X:{number} appears twice in the file, so its "
@@ -85,7 +95,7 @@ def split_tunes(text: str) -> list[tuple[str, str]]:
     tunes = []
     for i, match in enumerate(starts):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        tunes.append((match.group(1) or str(i + 1), text[match.start() : end]))
+        tunes.append((match.group(1).rstrip() or str(i + 1), text[match.start() : end]))
     return tunes
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from music21 import converter, corpus, meter, stream
 from music21.analysis.discrete import AardenEssen
 
+from cojam.data.budget import InputBudget
 from cojam.data.musicxml import pickup_beats
 from cojam.data.sources import Skipped, find_by_suffix
 from cojam.music.chords import PITCH_CLASS_NAMES, Chord, chord_from_pitch_classes
@@ -47,6 +48,7 @@ from cojam.music.song import ChordSpan, Note, Song
 
 SOURCE = "bach"
 SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn")  # preference order when a stem repeats
+BUDGET = InputBudget(seconds=60, bytes=20_000_000)
 VOICES = ("soprano", "alto", "tenor", "bass")
 
 ONSET_WEIGHT = 0.5  # what sounds when the beat starts is what the ear takes as its chord

@@ -10,6 +10,12 @@ input's path, size and modification time) so that a rebuild skips parsing, and w
   the same song never lands in two splits;
 - ``vocab.json`` — the ``TokenSpec``: every chord seen, closed under transposition;
 - ``stats.json`` — counts, the commonest chords, pitch range, lengths, skipped inputs.
+
+Every input is read within its reader's ``BUDGET`` (bytes, seconds): one that is too big
+or too slow is skipped and named. Every song passes ``sources.song_problem`` (finite
+times, bounded length, a real meter) before it is used. The five files are computed in
+full before any is written, then written to temporary names and renamed into place,
+``stats.json`` last: a directory without ``stats.json`` holds no finished cache.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from cojam.data.sources import Skipped
+from cojam.data.budget import InputBudget, OverTime, size_problem, time_limit
+from cojam.data.sources import Skipped, song_problem
 from cojam.data.tokens import TokenSpec, chord_vocabulary, song_to_frames
 from cojam.music.song import Song
 
@@ -82,13 +89,21 @@ def _parsed_key(source: str, path: Path) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _read_input(module: ModuleType, path: Path) -> list[Song | Skipped]:
-    """All songs of one input. A reader failure we did not foresee is reported as a skip
-    naming the input and the error, so one bad file never stops a build."""
+def _read_input(module: ModuleType, path: Path, budget: InputBudget) -> list[Song | Skipped]:
+    """All songs of one input, read within ``budget``. A reader failure we did not foresee
+    is reported as a skip naming the input and the error, so one bad file never stops a
+    build."""
+    too_big = size_problem(path, budget)
+    if too_big is not None:
+        return [Skipped(str(path), too_big)]
     try:
-        return list(module.read(path))
+        with time_limit(budget.seconds):
+            return list(module.read(path))
+    except OverTime:
+        return [Skipped(str(path), f"reading took over {budget.seconds:g} s, the time budget "
+                                   "per input; skipped")]
     except Exception as e:  # noqa: BLE001 - third-party parsers raise anything; we report it
-        return [Skipped(str(path), f"unreadable ({type(e).__name__}: {e})")]
+        return [Skipped(str(path), f"unreadable ({type(e).__name__}: {str(e)[:200]})")]
 
 
 def read_source(
@@ -97,9 +112,17 @@ def read_source(
     out_dir: Path | None = None,
     limit: int | None = None,
     progress: bool = True,
+    seconds_per_input: float | None = None,
 ) -> tuple[list[Song], list[Skipped], int, int]:
-    """(songs, skipped, number of inputs, inputs served from the parsed cache)."""
+    """(songs, skipped, number of inputs, inputs served from the parsed cache).
+    ``seconds_per_input`` replaces the reader's time budget."""
     module = reader_module(source)
+    budget = getattr(module, "BUDGET", None)
+    if not isinstance(budget, InputBudget):
+        raise CacheError(f"reader {module.__name__} declares no BUDGET (an InputBudget: "
+                         "the bytes and seconds one input may take)")
+    if seconds_per_input is not None:
+        budget = InputBudget(seconds_per_input, budget.bytes)
     if input_path is None and source != "bach":
         raise CacheError(f"source {source!r} needs --input PATH (a file or a folder)")
     inputs = module.find_inputs(None if input_path is None else Path(input_path))
@@ -119,7 +142,7 @@ def read_source(
             items = _load_parsed(cached)
             from_cache += 1
         else:
-            items = _read_input(module, path)
+            items = _read_input(module, path, budget)
             if cached is not None:
                 _save_parsed(cached, items)
         for item in items:
@@ -151,6 +174,9 @@ def _load_parsed(path: Path) -> list[Song | Skipped]:
 
 def check_song(song: Song, spec: TokenSpec) -> str | None:
     """Why a song cannot be used, or None. ``spec`` supplies the pitch range."""
+    timing = song_problem(song)
+    if timing is not None:
+        return timing
     if not song.notes:
         return "no melody notes"
     if not song.chords:
@@ -204,17 +230,19 @@ def build_cache(
     limit: int | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    seconds_per_input: float | None = None,
 ) -> BuildReport:
     """Read ``source``, write the split jsonl files, vocab and stats to ``out_dir``.
 
     Raises ``CacheError`` when no song could be used; otherwise skipped inputs are listed
-    in the report (and ``stats.json``) and the build succeeds.
+    in the report (and ``stats.json``) and the build succeeds. ``seconds_per_input``
+    replaces the reader's time budget.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport(source=source)
     songs, skipped, report.inputs, report.parsed_from_cache = read_source(
-        source, input_path, out_dir, limit, progress
+        source, input_path, out_dir, limit, progress, seconds_per_input
     )
     report.skipped = skipped
     range_spec = TokenSpec(chords=())
@@ -237,21 +265,26 @@ def build_cache(
 
     spec = TokenSpec(chords=chord_vocabulary([c.chord for s in usable for c in s.chords]))
     splits = assign_splits(usable)
-    for name, members in splits.items():
-        _write_jsonl(out_dir / f"{name}.jsonl", members)
-        report.songs[name] = len(members)
-    spec.save(out_dir / "vocab.json")
+    report.songs = {name: len(members) for name, members in splits.items()}
     report.stats = song_stats(usable, spec)
-    (out_dir / "stats.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    files = {f"{name}.jsonl": "".join(json.dumps(song.to_dict()) + "\n" for song in members)
+             for name, members in splits.items()}
+    files["vocab.json"] = json.dumps(spec.to_dict(), indent=1) + "\n"
+    files["stats.json"] = json.dumps(report.to_dict(), indent=1) + "\n"
+    write_all(out_dir, files)
     return report
 
 
-def _write_jsonl(path: Path, songs: list[Song]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as f:
-        for song in songs:
-            f.write(json.dumps(song.to_dict()) + "\n")
-    os.replace(tmp, path)
+def write_all(out_dir: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (name -> text) so that a crash leaves no mix passing for a cache:
+    all go to temporary names first, the old ``stats.json`` goes, then each is renamed
+    into place, ``stats.json`` last (its presence says the cache is complete)."""
+    names = sorted(files, key=lambda name: name == "stats.json")
+    for name in names:
+        (out_dir / f"{name}.tmp").write_text(files[name])
+    (out_dir / "stats.json").unlink(missing_ok=True)
+    for name in names:
+        os.replace(out_dir / f"{name}.tmp", out_dir / name)
 
 
 def song_stats(songs: list[Song], spec: TokenSpec, top: int = 20) -> dict[str, Any]:

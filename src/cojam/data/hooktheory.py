@@ -26,27 +26,46 @@ Beats: a Hooktheory beat is one count of the meter, a ``1/beat_unit`` note. Ours
 quarter note, so times are scaled by ``4 / beat_unit`` piecewise across meter changes
 (an identity for the common 4/4 with ``beat_unit`` 4; 6/8 counted in eighths halves).
 
-A record with a missing or malformed field is ``Skipped`` naming the song id and the
-field; the other records go on.
+A record with a missing or malformed field (a time that is not finite or lies past
+``MAX_SONG_BEATS``, metadata that is not an object) is ``Skipped`` naming the song id
+and the field; the other records go on: the dump is one file, and one bad record must not
+lose the corpus. The dump is read as text of at most ``BUDGET.bytes`` characters, gzipped
+or not.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
 from collections.abc import Callable, Iterator
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from cojam.data.sources import Skipped, SourceError, find_by_suffix
+from cojam.data.budget import InputBudget
+from cojam.data.sources import MAX_SONG_BEATS, Skipped, SourceError, find_by_suffix
 from cojam.music.chords import PITCH_CLASS_NAMES, QUALITIES, Chord, chord_from_pitch_classes
 from cojam.music.song import ChordSpan, Note, Song
 
 SOURCE = "hooktheory"
 SUFFIXES = (".json", ".json.gz")
+BUDGET = InputBudget(seconds=1800, bytes=1_000_000_000)  # the dump is one file
 
+MAX_INTEGER_DIGITS = 30
 _TEMPLATES = {frozenset(intervals): quality for quality, (_, intervals) in QUALITIES.items()}
+
+
+class LongInteger(str):
+    """An integer of more digits than any field can use, kept as its text so that the field
+    check refuses it (Python's ``int`` refuses over 4,300 digits, failing the whole file)."""
+
+    def __repr__(self) -> str:
+        return f"<an integer of {len(self)} digits>"
+
+
+def _integer(text: str) -> int | LongInteger:
+    return int(text) if len(text) <= MAX_INTEGER_DIGITS else LongInteger(text)
 
 
 class RecordError(ValueError):
@@ -69,9 +88,14 @@ def read(path: Path) -> Iterator[Song | Skipped]:
     try:
         opener = gzip.open if path.name.lower().endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as handle:
-            records = json.load(handle)
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        yield Skipped(str(path), f"not a readable JSON file: {error}")
+            text = handle.read(BUDGET.bytes + 1)
+        if len(text) > BUDGET.bytes:
+            yield Skipped(str(path), f"over {BUDGET.bytes:,} characters of JSON once "
+                                     "decompressed, the budget per input; skipped")
+            return
+        records = json.loads(text, parse_int=_integer)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        yield Skipped(str(path), f"not a readable JSON file: {str(error)[:200]}")
         return
     if not isinstance(records, dict):
         yield Skipped(str(path), "expected a JSON object mapping song ids to records, got a "
@@ -84,6 +108,12 @@ def read(path: Path) -> Iterator[Song | Skipped]:
             yield record_song(record, f"{SOURCE}:{stem}#{song_id}")
         except RecordError as error:
             yield Skipped(where, f"record {song_id}: {error}")
+        # a value of a type or size no field check foresaw fails in Song, Note, a chord
+        # table; it skips this record, named, and the other records go on
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                OverflowError) as error:
+            yield Skipped(where, f"record {song_id}: {type(error).__name__}: "
+                                 f"{str(error)[:200]}")
 
 
 def record_song(record: Any, song_id: str) -> Song:
@@ -102,7 +132,8 @@ def record_song(record: Any, song_id: str) -> Song:
     notes = [_note(n, f"annotations.melody[{i}]", to_quarters) for i, n in enumerate(melody)]
     spans = [_span(h, f"annotations.harmony[{i}]", to_quarters) for i, h in enumerate(harmony)]
     first_meter = min(meters, key=lambda m: m["beat"])
-    info = record.get("hooktheory") or {}
+    info = _get(record, "hooktheory", dict, "", allow_none=True) if "hooktheory" in record else {}
+    info = info or {}
     return Song(
         song_id=song_id, source=SOURCE, notes=tuple(notes), chords=tuple(spans),
         time_signature=(first_meter["beats_per_bar"], first_meter["beat_unit"]),
@@ -123,7 +154,7 @@ def _get(container: Any, name: str, kind: type | tuple[type, ...], where: str,
         return None
     if isinstance(value, bool) or not isinstance(value, kind):
         expected = kind.__name__ if isinstance(kind, type) else "number"
-        raise RecordError(field, f"is {value!r}, not a {expected}")
+        raise RecordError(field, f"is {repr(value)[:60]}, not a {expected}")
     return value
 
 
@@ -132,7 +163,7 @@ def _quarter_notes(meters: list[Any]) -> Callable[[float], float]:
     checked = []
     for i, meter in enumerate(meters):
         where = f"annotations.meters[{i}]"
-        beat = _get(meter, "beat", (int, float), where)
+        beat = _time(meter, "beat", where)
         _get(meter, "beats_per_bar", int, where)
         unit = _get(meter, "beat_unit", int, where)
         if unit not in (1, 2, 4, 8, 16):
@@ -150,9 +181,17 @@ def _quarter_notes(meters: list[Any]) -> Callable[[float], float]:
     return convert
 
 
+def _time(item: Any, name: str, where: str) -> float:
+    """A number of beats, finite and within ``MAX_SONG_BEATS`` either way."""
+    value = _get(item, name, (int, float), where)
+    if not (math.isfinite(value) and abs(value) <= MAX_SONG_BEATS):
+        raise RecordError(f"{where}.{name}", f"is {value!r}, not a time within "
+                                             f"{MAX_SONG_BEATS} beats")
+    return value
+
+
 def _times(item: Any, where: str, to_quarters: Callable[[float], float]) -> tuple[float, float]:
-    onset = _get(item, "onset", (int, float), where)
-    offset = _get(item, "offset", (int, float), where)
+    onset, offset = _time(item, "onset", where), _time(item, "offset", where)
     if onset < 0 or offset <= onset:
         raise RecordError(where, f"has onset {onset} and offset {offset}")
     start = to_quarters(onset)
@@ -202,7 +241,8 @@ def _key(annotations: dict[str, Any]) -> str | None:
     if not keys or not isinstance(keys[0], dict):
         return None
     tonic, steps = keys[0].get("tonic_pitch_class"), keys[0].get("scale_degree_intervals")
-    if not isinstance(tonic, int) or not isinstance(steps, list) or len(steps) < 2:
+    if (not isinstance(tonic, int) or not isinstance(steps, list) or len(steps) < 2
+            or not all(isinstance(step, int) for step in steps[:2])):
         return None
     third = steps[0] + steps[1]
     mode = {4: "major", 3: "minor"}.get(third)

@@ -28,12 +28,14 @@ from pathlib import Path
 
 import mido
 
+from cojam.data.budget import InputBudget
 from cojam.data.sources import Skipped, SourceError, find_by_suffix
 from cojam.music.chords import PITCH_CLASS_NAMES, chord_from_pitch_classes, parse_chord
 from cojam.music.song import ChordSpan, Note, Song
 
 SOURCE = "midi"
 SUFFIXES = (".mid", ".midi")
+BUDGET = InputBudget(seconds=30, bytes=4_000_000)
 ONSET_TOLERANCE_BEATS = 0.125  # a 32nd note: strummed or humanised chords still group
 MELODY_NAMES = ("melody", "lead", "vocal")
 CHORD_NAMES = ("chord", "harmony", "accomp")

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from music21 import chord, converter, harmony, key, meter, note, stream
 
+from cojam.data.budget import InputBudget
 from cojam.data.sources import Skipped, SourceError, find_by_suffix
 from cojam.music.chords import (
     PITCH_CLASS_NAMES,
@@ -45,6 +46,8 @@ from cojam.music.song import ChordSpan, Note, Song
 
 SOURCE = "musicxml"
 SUFFIXES = (".musicxml", ".xml", ".mxl")
+BUDGET = InputBudget(seconds=60, bytes=20_000_000)  # also the most an .mxl inflates to
+MAX_MEASURES = 2_500  # 10,000 beats of 4/4 (sources.MAX_SONG_BEATS); checked before music21
 
 _MAJOR_MODES = ("major", "ionian", "lydian", "mixolydian")
 _MINOR_MODES = ("minor", "aeolian", "dorian", "phrygian", "locrian")
@@ -83,6 +86,10 @@ def _load_xml(path: Path) -> ET.Element | str:
     try:
         if path.suffix.lower() == ".mxl":
             with zipfile.ZipFile(path) as archive:
+                inflated = sum(info.file_size for info in archive.infolist())
+                if inflated > BUDGET.bytes:
+                    return (f"the .mxl archive inflates to {inflated:,} bytes, over the "
+                            f"{BUDGET.bytes:,}-byte budget per input")
                 names = [n for n in archive.namelist() if not n.startswith("META-INF/")]
                 container = ET.fromstring(archive.read("META-INF/container.xml"))
                 rootfile = container.find(".//rootfile")
@@ -100,7 +107,12 @@ def _load_xml(path: Path) -> ET.Element | str:
     if tag == "score-timewise":
         return "timewise MusicXML (<score-timewise>) is not supported; convert it to partwise"
     if tag != "score-partwise":
-        return f"not MusicXML: the root element is <{tag}>, expected <score-partwise>"
+        return f"not MusicXML: the root element is <{tag[:80]}>, expected <score-partwise>"
+    first_part = root.find("part")
+    measures = 0 if first_part is None else len(first_part.findall("measure"))
+    if measures > MAX_MEASURES:
+        return (f"{measures} measures in the first part, over the limit of {MAX_MEASURES} "
+                "(a song is at most a few hundred)")
     return root
 
 

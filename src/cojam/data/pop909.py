@@ -16,34 +16,40 @@ its line in the reason. The key is the first line of ``key_audio.txt`` when pres
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mido
 
+from cojam.data.budget import InputBudget
 from cojam.data.midi import load, monophonic, time_signature, track_notes
 from cojam.data.sources import Skipped, SourceError
 from cojam.music.chords import PITCH_CLASS_NAMES, ChordError, parse_chord
 from cojam.music.song import ChordSpan, Song
 
 SOURCE = "pop909"
+BUDGET = InputBudget(seconds=30, bytes=8_000_000)  # the files of one song folder
 CHORD_FILE = "chord_midi.txt"
 KEY_FILE = "key_audio.txt"
 MELODY_TRACK = "MELODY"
+MAX_SONG_SECONDS = 24 * 3600  # a chord file's times; beats are bounded again per song
 DEFAULT_TEMPO = 500_000  # microseconds per quarter note until the first set_tempo (120 bpm)
 
 
 def find_inputs(root: Path | None) -> list[Path]:
-    """Song folders under ``root`` (or ``root`` itself): those holding the chord file and
-    a MIDI file."""
+    """Song folders under ``root`` (or ``root`` itself): those holding the chord file or a
+    ``<folder name>.mid``. A folder missing the other is read, and skipped naming what it
+    misses, rather than passed over without a word."""
     if root is None:
         raise SourceError("", "the pop909 source needs the POP909 folder")
     root = Path(root)
     if not root.is_dir():
         raise SourceError(root, "expected the POP909 folder (or one song folder)")
-    folders = [root, *sorted(p.parent for p in root.rglob(CHORD_FILE))]
-    return sorted({f for f in folders if (f / CHORD_FILE).is_file() and _midi_file(f)})
+    folders = [root, *(p.parent for p in root.rglob(CHORD_FILE)),
+               *(p.parent for p in root.rglob("*.mid") if p.stem == p.parent.name)]
+    return sorted({f for f in folders if (f / CHORD_FILE).is_file() or _midi_file(f)})
 
 
 def _midi_file(folder: Path) -> Path | None:
@@ -77,6 +83,9 @@ def read(folder: Path) -> Iterator[Song | Skipped]:
         yield Skipped(str(midi_path), f"the {MELODY_TRACK} track has no notes")
         return
     chord_path = folder / CHORD_FILE
+    if not chord_path.is_file():
+        yield Skipped(str(folder), f"no {CHORD_FILE} in the folder")
+        return
     spans = read_chord_file(chord_path, seconds_to_beats(midi))
     if isinstance(spans, str):
         yield Skipped(str(chord_path), spans)
@@ -129,7 +138,10 @@ def read_chord_file(path: Path, to_beats: Callable[[float], float]) -> list[Chor
         try:
             start, end, label = float(fields[0]), float(fields[1]), fields[2]
         except (IndexError, ValueError):
-            return f"line {number} is not 'start end label': {line!r}"
+            return f"line {number} is not 'start end label': {line[:80]!r}"
+        if not all(math.isfinite(t) and 0 <= t <= MAX_SONG_SECONDS for t in (start, end)):
+            return (f"line {number}: times {fields[0][:20]!r} {fields[1][:20]!r} are not "
+                    f"seconds within 0-{MAX_SONG_SECONDS}")
         onset, until = to_beats(start), to_beats(end)
         try:
             chord = parse_chord(label)

@@ -7,14 +7,26 @@ A reader module (``cojam.data.<format>``) defines:
   under ``root`` (a single file is returned as itself);
 - ``read(path: Path) -> Iterator[Song | Skipped]``: the songs in one input. Content it
   cannot use is yielded as ``Skipped`` naming the file (and the tune inside it) and the
-  reason; reading goes on with the rest.
+  reason; reading goes on with the rest;
+- ``BUDGET``: an ``InputBudget``, the most one input may take to read (bytes on disk,
+  seconds); an input over it is skipped and named (``cojam.data.budget``).
+
+Every song is checked at this boundary before it enters a cache (``song_problem``):
+finite times, at most ``MAX_SONG_BEATS`` beats, a meter that is one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from cojam.music.song import Song
+
+MAX_SONG_BEATS = 10_000  # 40,000 frames; over an hour at 120 BPM
+MAX_METER_NUMERATOR = 64
+METER_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -47,3 +59,25 @@ def find_by_suffix(root: Path, suffixes: Iterable[str]) -> list[Path]:
         return [root]
     wanted = tuple(s.lower() for s in suffixes)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(wanted))
+
+
+def song_problem(song: Song) -> str | None:
+    """Why a song's timing or meter is unusable, naming the value at fault; or None.
+
+    Readers pass on what a file says, and a file can say anything: a NaN onset, a
+    duration of 1e12 beats (whose frames would not fit in memory), a meter of 0/4."""
+    for kind, items in (("note", song.notes), ("chord", song.chords)):
+        for item in items:
+            if not (math.isfinite(item.onset) and math.isfinite(item.duration)):
+                return (f"a {kind} has onset {item.onset!r} and duration {item.duration!r} "
+                        "beats: not a finite time")
+    if song.length_beats > MAX_SONG_BEATS:
+        return (f"{song.length_beats:.6g} beats long, over the limit of {MAX_SONG_BEATS} beats "
+                "per song")
+    numerator, denominator = song.time_signature
+    if not (isinstance(numerator, int) and 1 <= numerator <= MAX_METER_NUMERATOR
+            and denominator in METER_DENOMINATORS):
+        return (f"time signature {str(numerator)[:12]}/{str(denominator)[:12]} is not a meter "
+                f"(numerator 1-{MAX_METER_NUMERATOR}, denominator one of "
+                f"{'/'.join(map(str, METER_DENOMINATORS))})")
+    return None

@@ -191,10 +191,14 @@ def song_to_frames(song: Song, spec: TokenSpec) -> tuple[np.ndarray, np.ndarray]
     """A song as two int arrays (melody, chords) of one token per frame.
 
     Onsets and ends are rounded to the nearest frame; a note or chord shorter than a frame
-    after rounding still takes one frame. A later onset cuts the sounding note or chord.
-    Raises ``TokenError`` for a pitch out of range or a chord not in the vocabulary.
+    after rounding still takes one frame, so the song may end a frame after its last end
+    (a last chord shorter than an eighth of a beat rounds to start where the song ends).
+    A later onset cuts the sounding note or chord. Raises ``TokenError`` for a pitch out
+    of range or a chord not in the vocabulary.
     """
-    num_frames = max(_to_frame(song.length_beats, spec), 1)
+    events = (*song.notes, *song.chords)
+    num_frames = max([_to_frame(song.length_beats, spec), 1,
+                      *(_to_frame(e.onset, spec) + 1 for e in events)])
     melody = np.full(num_frames, spec.melody_silence, dtype=np.int64)
     chords = np.full(num_frames, spec.chord_silence, dtype=np.int64)
     for note in song.notes:
