@@ -130,3 +130,21 @@ def test_cli_train_then_generate(tmp_path: Path, tiny_cache: Path, tiny_recipe: 
     assert main(["generate", "--model", str(run), "--data", str(tmp_path / "nothing"),
                  "--out", str(out)]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_an_empty_validation_split_is_named_not_a_key_error(tmp_path: Path,
+                                                            tiny_cache: Path) -> None:
+    """Issue 16: `cojam data build --source bach --limit 20` leaves valid.jsonl empty,
+    and training crashed with KeyError: 'chord'."""
+    import shutil
+
+    from cojam.data.cache import CacheError
+
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny_cache, cache)
+    (cache / "valid.jsonl").write_text("")
+    with pytest.raises(CacheError, match="the valid split is empty"):
+        train("online", cache, tmp_path / "run", max_steps=1, progress=False,
+              log=lambda _: None)
+    assert main(["train", "online", "--data", str(cache), "--out", str(tmp_path / "cli"),
+                 "--max-steps", "1"]) == 1

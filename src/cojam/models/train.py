@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from cojam.configs import DEFAULT_RECIPE, RecipeError, load_recipe, load_section
 from cojam.data.batches import FrameBatch, FrameExample, TrainBatches, eval_batches, song_examples
-from cojam.data.cache import load_songs, load_spec
+from cojam.data.cache import CacheError, load_songs, load_spec
 from cojam.models.checkpoint import (
     Model,
     build_model,
@@ -336,6 +336,12 @@ def train(
     frames = section.model.max_frames
     train_examples = song_examples(load_songs(data_dir, "train"), spec, frames)
     valid_examples = song_examples(load_songs(data_dir, "valid"), spec, frames)
+    for split, examples in (("train", train_examples), ("valid", valid_examples)):
+        if not examples:
+            raise CacheError(f"{data_dir}: the {split} split is empty ({split}.jsonl holds no "
+                             "song), so there is nothing to train or validate on; a cache of "
+                             "a few songs (--limit 20) can leave a split empty: build it "
+                             "from more inputs")
     if config.chord_shift_prob and kind != "online":
         raise RecipeError(f"{kind}.train.chord_shift_prob: only the online accompanist "
                           f"hears chord histories it is trained to predict")
