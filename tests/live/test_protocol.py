@@ -99,7 +99,22 @@ BAD_MESSAGES = [
      "ahead of the clock", "note_on"),
     ("pitch outside model", {"v": 1, "type": "note_on", "pitch": 5, "beat": 2},
      "outside the model's range", "note_on"),
-    ("deep nesting", "[" * 5000 + "]" * 5000, "", None),
+    ("deep nesting", "[" * 5000 + "]" * 5000, "nested more than 500 levels", None),
+    ("nesting past the limit in an unknown field",
+     '{"v":1,"type":"tick","beat":2,"x":' + "[" * 600 + "]" * 600 + "}",
+     "nested more than 500 levels", None),
+    ("long integer in a field", '{"v":1,"type":"tick","beat":' + "9" * 5000 + "}",
+     "tick.beat: Input should be a valid number (got <an integer of 5000 digits>)", "tick"),
+    ("lone surrogate in the model name", '{"v":1,"type":"start","model":"\\ud800"}',
+     "start.model", "start"),
+    ("note_off pitch 0", {"v": 1, "type": "note_off", "pitch": 0, "beat": 2},
+     "outside the model's range", "note_off"),
+    ("note_off pitch 20", {"v": 1, "type": "note_off", "pitch": 20, "beat": 2},
+     "outside the model's range", "note_off"),
+    ("note_off pitch 109", {"v": 1, "type": "note_off", "pitch": 109, "beat": 2},
+     "outside the model's range", "note_off"),
+    ("note_off pitch 127", {"v": 1, "type": "note_off", "pitch": 127, "beat": 2},
+     "outside the model's range", "note_off"),
     ("oversized", json.dumps({"v": 1, "type": "tick", "beat": 2, "pad": "x" * MAX_MESSAGE_BYTES}),
      "over the", None),
 ]
@@ -225,3 +240,46 @@ def test_page_models_and_unknown_midi(client):
     assert client.get("/api/models").json() == {"models": ["tiny"]}
     assert client.get("/api/sessions/20250101-120000-abcdef/midi").status_code == 404
     assert client.get("/api/sessions/..%2f..%2fetc/midi").status_code == 404
+
+
+@pytest.mark.parametrize("extra", [
+    '"x": ' + "9" * 5000,  # over Python's 4,300-digit int limit: was an ASGI crash
+    '"x": ' + "{\"a\": " * 250 + "1" + "}" * 250,  # 250 nested objects
+    '"x": "\\ud800"',  # a lone surrogate
+    '"x": {"type": "stop", "v": 2, "beat": -1}',
+])
+def test_unknown_fields_are_ignored_whatever_they_hold(client, extra):
+    """Issue 16: a long integer, deep nesting or a lone surrogate in an unknown field made
+    the whole message refused (or dropped the socket without a close frame)."""
+    with client.websocket_connect("/ws") as socket:
+        started(socket)
+        socket.send_text('{"v": 1, "type": "tick", "beat": 1.0, ' + extra + "}")
+        plan = socket.receive_json()
+        assert plan["type"] == "plan" and plan["beat"] == 1.0
+
+
+def test_error_replies_and_logs_echo_only_an_excerpt(client, tmp_path):
+    """Issue 16: an error reply (and its log line) echoed a 64,000-character value."""
+    with client.websocket_connect("/ws") as socket:
+        ready = started(socket)
+        for value in ('"' + "v" * 64_000 + '"', '{"a": "' + "b" * 64_000 + '"}'):
+            socket.send_text('{"v": ' + value + ', "type": "tick"}')
+            error = socket.receive_json()
+            assert error["type"] == "error" and "unsupported protocol version" in error["message"]
+            assert len(error["message"]) <= 300
+        socket.send_text('{"v": 1, "type": "' + "t" * 64_000 + '"}')
+        assert len(socket.receive_json()["message"]) <= 300
+        socket.send_json({"v": 1, "type": "start", "model": "m" * 100})
+        assert len(socket.receive_json()["message"]) <= 300
+    log = tmp_path / "sessions" / f"{ready['session']}.jsonl"
+    assert log.stat().st_size < 4_000
+
+
+def test_a_session_stopped_before_any_tick_downloads_as_midi(client):
+    """Issue 16: start then stop before a tick answered the MIDI download with 500."""
+    with client.websocket_connect("/ws") as socket:
+        started(socket)
+        socket.send_json({"v": 1, "type": "stop"})
+        stopped = socket.receive_json()
+    midi = client.get(stopped["midi"])
+    assert midi.status_code == 200 and midi.content.startswith(b"MThd")

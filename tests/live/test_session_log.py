@@ -86,3 +86,43 @@ def test_sessions_dir_is_per_user(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_sessions_dir() == tmp_path / "data" / "cojam" / "sessions"
     assert list_sessions(tmp_path / "nothing-here") == []
+
+
+def test_a_session_stopped_before_any_tick_exports_empty(tmp_path):
+    """Issue 16: start then stop before a tick made `sessions export` fail with
+    ValueError: zip() argument 2 is longer than argument 1."""
+    log = SessionLog(tmp_path, SESSION, {"model": "tiny", "settings": {"tempo": 90.0}})
+    log.write("stopped", reason="stop", beat=0.0)
+    log.close()
+    song, tempo = session_song(read_session(log.path))
+    assert song.notes == () and song.chords == () and tempo == 90.0
+    out = tmp_path / "empty.mid"
+    assert main(["sessions", "export", SESSION, "--dir", str(tmp_path), "--out", str(out)]) == 0
+    assert [t.name for t in mido.MidiFile(out).tracks[1:]] == ["melody", "chords"]
+
+
+@pytest.mark.parametrize("line,expected", [
+    (b'{"type": "note_on", "pitch": 60, "beat": 1.0, "t": 0.1, "x": "\xff"}',
+     "not UTF-8 text"),
+    (b"[1, 2]", "a list, not an event object"),
+])
+def test_sessions_list_skips_and_names_a_corrupt_log(tmp_path, capsys, line, expected):
+    """Issue 16: one log with a non-UTF-8 byte (UnicodeDecodeError) or a JSON-array line
+    (AttributeError) crashed `sessions list` for the whole folder."""
+    good = write_log(tmp_path)
+    bad = write_log(tmp_path, "20250101-120001-abcdef")
+    lines = bad.read_bytes().splitlines()
+    bad.write_bytes(b"\n".join([lines[0], line, *lines[1:]]) + b"\n")
+    assert main(["sessions", "list", "--dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(row)["id"] for row in captured.out.splitlines()] == [good.stem]
+    assert f"skipped {bad.stem}: {bad}:2: {expected}" in captured.err
+    with pytest.raises(SessionLogError, match=f"{bad.name}:2: {expected}"):
+        read_session(bad)
+
+
+def test_a_malformed_event_is_a_session_log_error(tmp_path):
+    path = write_log(tmp_path)
+    path.write_text(path.read_text().replace('"pitch":60', '"pitch":"sixty"', 1))
+    with pytest.raises(SessionLogError, match="a malformed event"):
+        session_song(read_session(path))

@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser(
         "list", help="print one JSON line per logged session",
         description="Print one JSON line per logged session: id, start time, model, length "
-        "in beats, notes played and chords committed.",
+        "in beats, notes played and chords committed. A log that cannot be read (not UTF-8, "
+        "a line that is not a JSON event) is skipped and named on stderr.",
     )
     listing.add_argument("--dir", type=Path, help=DIR_HELP)
     listing.set_defaults(func=run_list)
@@ -52,7 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     directory = args.dir or default_sessions_dir()
     for summary in list_sessions(directory):
-        print(json.dumps(summary))
+        if "error" in summary:
+            print(f"cojam sessions list: skipped {summary['id']}: {summary['error']}",
+                  file=sys.stderr)
+        else:
+            print(json.dumps(summary))
     return 0
 
 

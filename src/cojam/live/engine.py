@@ -205,7 +205,10 @@ class JamSession:
 
     def note_off(self, pitch: int, beat: float) -> None:
         self._check_note_beat(beat)
-        self.melody.note_off(pitch, beat)
+        try:
+            self.melody.note_off(pitch, beat)
+        except MelodyInputError as e:
+            raise EngineError(str(e)) from None
 
     @torch.inference_mode()
     def tick(self, beat: float) -> Plan:

@@ -50,18 +50,23 @@ class MelodyInput:
         frame = math.floor(scaled) if rounding == "floor" else int(round(scaled))
         return max(frame, self.final_frames)
 
-    def note_on(self, pitch: int, beat: float) -> None:
+    def _check_pitch(self, pitch: int) -> None:
         if not self.spec.min_pitch <= pitch <= self.spec.max_pitch:
             raise MelodyInputError(
                 f"pitch {pitch} is outside the model's range "
                 f"[{self.spec.min_pitch}, {self.spec.max_pitch}]"
             )
+
+    def note_on(self, pitch: int, beat: float) -> None:
+        self._check_pitch(pitch)
         onset = self._frame(beat, "floor")
         self._release(pitch, onset)
         self._order += 1
         self._notes.append(_HeldNote(pitch, onset, None, self._order))
 
     def note_off(self, pitch: int, beat: float) -> None:
+        """Refused like ``note_on`` outside the range (no such note can be held)."""
+        self._check_pitch(pitch)
         self._release(pitch, self._frame(beat, "round"))
 
     def _release(self, pitch: int, frame: int) -> None:

@@ -98,16 +98,22 @@ def find_session(directory: Path, session_id: str) -> Path:
 
 def read_session(path: Path) -> list[dict[str, Any]]:
     """The events of a log (header first). A torn last line (a crash) is skipped; a bad
-    line elsewhere is an error naming the file and line."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    line elsewhere (not UTF-8, not JSON, not a JSON object) is an error naming the file
+    and line."""
+    lines = Path(path).read_bytes().splitlines()
     events = []
     for number, line in enumerate(lines, start=1):
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError as e:
+            event = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
             if number == len(lines):
                 break
-            raise SessionLogError(f"{path}:{number}: not a JSON line ({e})") from None
+            what = "UTF-8 text" if isinstance(e, UnicodeDecodeError) else "a JSON line"
+            raise SessionLogError(f"{path}:{number}: not {what} ({str(e)[:120]})") from None
+        if not isinstance(event, dict):
+            raise SessionLogError(f"{path}:{number}: a {type(event).__name__}, not an event "
+                                  "object")
+        events.append(event)
     if not events or events[0].get("type") != "session":
         raise SessionLogError(f"{path}: not a session log (no session header)")
     return events
@@ -121,7 +127,17 @@ def session_end(events: list[dict[str, Any]]) -> float:
 
 
 def session_song(events: list[dict[str, Any]]) -> tuple[Song, float]:
-    """(the notes played and the committed chords as a ``Song``, tempo in BPM)."""
+    """(the notes played and the committed chords as a ``Song``, tempo in BPM). A session
+    stopped before any tick is an empty song. ``SessionLogError`` for an event whose
+    fields are missing or of the wrong type (a log edited or damaged by hand)."""
+    try:
+        return _session_song(events)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise SessionLogError(f"session {str(events[0].get('id'))[:40]}: a malformed event "
+                              f"({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def _session_song(events: list[dict[str, Any]]) -> tuple[Song, float]:
     header = events[0]
     settings = header.get("settings", {})
     end = session_end(events)
@@ -142,10 +158,9 @@ def session_song(events: list[dict[str, Any]]) -> tuple[Song, float]:
         _add_note(notes, pitch, onset, end, end)
     commits.sort()
     spans = []
-    for (onset, symbol), (next_onset, _) in zip(commits, [*commits[1:], (end, "N")],
-                                                strict=True):
+    for index, (onset, symbol) in enumerate(commits):
         chord = parse_chord(symbol)
-        stop = min(next_onset, end)
+        stop = min(commits[index + 1][0], end) if index + 1 < len(commits) else end
         if chord is not None and stop > onset:
             spans.append(ChordSpan(onset, stop - onset, chord))
     beats_per_bar = settings.get("beats_per_bar", 4)
@@ -167,15 +182,20 @@ def list_sessions(directory: Path) -> list[dict[str, Any]]:
         if not SESSION_ID.match(path.stem):
             continue
         try:
-            events = read_session(path)
+            summaries.append(_summary(read_session(path)))
         except SessionLogError as e:
             summaries.append({"id": path.stem, "error": str(e)})
-            continue
-        header = events[0]
-        summaries.append({
-            "id": header["id"], "created": header.get("created"), "model": header.get("model"),
-            "beats": session_end(events),
-            "notes": sum(e.get("type") == "note_on" for e in events),
-            "chords": sum(e.get("type") == "commit" and e.get("symbol") != "N" for e in events),
-        })
+        except (KeyError, TypeError, ValueError) as e:
+            summaries.append({"id": path.stem, "error": f"{path}: a malformed event "
+                              f"({type(e).__name__}: {str(e)[:120]})"})
     return summaries
+
+
+def _summary(events: list[dict[str, Any]]) -> dict[str, Any]:
+    header = events[0]
+    return {
+        "id": header["id"], "created": header.get("created"), "model": header.get("model"),
+        "beats": session_end(events),
+        "notes": sum(e.get("type") == "note_on" for e in events),
+        "chords": sum(e.get("type") == "commit" and e.get("symbol") != "N" for e in events),
+    }
