@@ -15,32 +15,10 @@ from cojam.rl.rewards import (
     policy_scale,
     rule_terms,
     sequence_rewards,
-    token_rewards,
 )
 
 NO_RULES = dict(invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
                 repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0)
-
-
-def test_token_rewards_by_hand() -> None:
-    mask = torch.tensor([[True, True, True], [True, True, False]])
-    log_probs = torch.tensor([[-1.0, -2.0, -0.5], [-1.0, -1.0, -9.0]])
-    mle = torch.tensor([[-1.5, -1.0, -0.5], [-2.0, -1.0, 0.0]])
-    teacher = torch.tensor([[-0.5, -3.0, -0.5], [-1.0, -0.5, 0.0]])
-    sequence = torch.tensor([10.0, 20.0])
-    rewards, parts = token_rewards(sequence, mask, log_probs, mle, teacher, kl_coef=0.1,
-                                   distill_coef=0.01)
-    kl = (log_probs - mle) * mask
-    distill = (teacher - log_probs) * mask
-    expected = -0.1 * kl + 0.01 * distill
-    expected[0, 2] += 10.0  # the sequence reward lands on the last real token
-    expected[1, 1] += 20.0
-    assert torch.allclose(rewards, expected)
-    assert rewards[1, 2] == 0  # padding gets nothing
-    assert torch.allclose(parts["kl"], -0.1 * kl.sum(1))
-    assert torch.allclose(parts["distill"], 0.01 * distill.sum(1))
-    _, without = token_rewards(sequence, mask, log_probs, mle, None, 0.1, 0.01)
-    assert "distill" not in without
 
 
 def constant(value: float):
@@ -63,7 +41,7 @@ def rows(spec: TokenSpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def test_sequence_rewards_split_weight_and_sum(rl_spec: TokenSpec) -> None:
-    config = dataclasses.replace(TINY_PPO, ensemble_weight=2.0, note_in_chord_weight=3.0,
+    config = dataclasses.replace(TINY_PPO, ensemble_weight=2.0,
                                  adversarial_weight=0.5, **{**NO_RULES,
                                                             "excess_silence_penalty": 10.0})
     ensemble = Ensemble([Member("contrastive/a", constant(3.0), mean=1.0, std=2.0),
@@ -78,9 +56,8 @@ def test_sequence_rewards_split_weight_and_sum(rl_spec: TokenSpec) -> None:
                                     adversarial)
     assert torch.allclose(parts["harmony"], torch.full((2,), 2.0 * (1.0 - 0.5) / 2.0))
     assert torch.allclose(parts["rhythm"], torch.full((2,), 2.0 * (-0.5 + 1.0) / 0.25))
-    assert torch.allclose(parts["rule/note_in_chord"], torch.tensor([1.0, 2 / 3]))
     assert torch.allclose(parts["rule/excess_silence"], torch.tensor([0.0, 1 / 3 - 0.04]))
-    assert torch.allclose(parts["rules"], torch.tensor([3.0, 2.0 - 10 * (1 / 3 - 0.04)]))
+    assert torch.allclose(parts["rules"], torch.tensor([0.0, -10 * (1 / 3 - 0.04)]))
     assert torch.allclose(parts["adversarial"], 0.5 * adversarial)
     assert torch.allclose(total, parts["harmony"] + parts["rhythm"] + parts["rules"]
                           + parts["adversarial"])
@@ -94,12 +71,11 @@ def test_unweighted_terms_are_left_out(rl_spec: TokenSpec) -> None:
     assert set(parts) == {"rules"} and (total == 0).all()
 
 
-@pytest.mark.parametrize("name, sign", [("note_in_chord", 1), ("excess_silence", -1),
+@pytest.mark.parametrize("name, sign", [("excess_silence", -1),
                                         ("repeated_chords", -1), ("long_chords", -1),
                                         ("early_end", -1), ("invalid_holds", -1)])
 def test_penalties_count_against_bonuses_for(name: str, sign: int) -> None:
-    config = dataclasses.replace(TINY_PPO, note_in_chord_weight=1.0)
-    weight, _ = rule_terms(config)[name]
+    weight, _ = rule_terms(TINY_PPO)[name]
     assert weight * sign > 0
 
 

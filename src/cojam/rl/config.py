@@ -27,20 +27,9 @@ from the published settings:
   first 30 with 2 gradient steps at lr 3e-4: a fresh discriminator needs more updates
   than 60 steps at the published schedule would give it.
 
-``kl_coef`` keeps the published 0.001. On the Bach cache 0.02 did not keep the policy near
-the MLE model either (0.5 against 0.8 nats of KL per chord after 60 steps); it kept more
-variety (Vendi 16 against 6) at a lower note-in-chord ratio (0.27 against 0.30).
-
-What did not make 60-120 policy steps raise note-in-chord on the Bach cache (MLE 0.44;
-measured from the pipeline's MLE seed 0, see the RL issue's notes): twice the steps
-(0.45), the note-in-chord ratio itself as the only reward (flat over 20 steps while the
-entropy rose from 1.0 to 1.5 nats: with one reward per 128-chord rollout and 32 rollouts
-a step, the gradient is mostly noise, and Adam turns noise into full-size steps),
-``group_size`` 4 (a per-melody baseline) with and without the critic (flat), exact-KL
-distillation from the teacher as a loss (``distill_loss_coef``: the reverse KL collapsed
-the policy onto held chords within 5 steps; the forward KL halved the distance to the
-teacher but lowered note-in-chord to 0.39 after 30 steps). These knobs stay, off by
-default, so the experiments can be rerun.
+What was tried and measured on the way to these settings (credit assignment, the guard
+against following every melody note, the KL and distillation weights) is written up in
+``docs/results/rl-credit/`` with the commands that reproduce it.
 """
 
 from __future__ import annotations
@@ -72,10 +61,6 @@ class PPOConfig:
     """longest rollout in frames; training windows are cut to it on bar lines"""
     partner_fraction: float = 0.25
     """share of each batch played against the melody agent instead of a data melody"""
-    group_size: int = 1
-    """rollouts per melody: a batch holds batch_size / group_size melodies, each played
-    group_size times, and a rollout's sequence reward counts relative to its group's mean
-    (a per-melody baseline: how hard the melody is drops out of the advantage)"""
     partner_seed_beats: int = 8
     """beats of real melody that open a melody-agent rollout before the agent plays"""
     augment: bool = True
@@ -94,13 +79,11 @@ class PPOConfig:
     """PPO ratio clip"""
     entropy_coef: float = 0.01
     """entropy bonus per chord token"""
-    critic: bool = True
-    """baseline each token's return with the value head; False: no critic, the group mean
-    (``group_size`` > 1) is the baseline"""
     gamma: float = 1.0
-    """discount per chord token"""
+    """discount per chord token of the sequence-level rewards (frame-local terms are
+    never discounted back: they pay only the token that caused them)"""
     gae_lambda: float = 0.95
-    """GAE lambda (1.0: Monte-Carlo returns minus the value baseline)"""
+    """GAE lambda of the sequence-level rewards (1.0: Monte-Carlo returns minus the value)"""
     max_grad_norm: float = 1.0
     """clip the global gradient norm of each update"""
 
@@ -108,18 +91,22 @@ class PPOConfig:
     ensemble_weight: float = 1.0
     """weight of the learned reward ensemble (its members are z-scores on real pairs)"""
     kl_coef: float = 0.001
-    """per-token penalty on log pi - log pi_MLE of each sampled chord"""
+    """frame-local: penalty on log pi - log pi_MLE of each sampled chord"""
     distill_coef: float = 0.001
-    """per-token reward log pi_teacher - log pi (the teacher sees the whole melody)"""
+    """frame-local: reward log pi_teacher - log pi of each sampled chord (the teacher
+    sees the whole melody)"""
     kl_loss_coef: float = 0.0
     """weight of the exact KL(pi || pi_MLE) over the allowed chords at every state the
-    policy visited, as a loss term (dense: no credit assignment through returns)"""
-    distill_loss_coef: float = 0.0
-    """weight of the exact KL(pi_teacher || pi) at every visited state, as a loss term:
-    on-policy distillation from the teacher, who heard the whole melody (mass-covering;
-    the reverse KL collapsed the policy onto held chords within 5 steps)"""
+    policy visited, as a loss term: a dense anchor that keeps the musical habits the
+    rewards do not judge (no credit assignment through returns)"""
     note_in_chord_weight: float = 0.0
-    """weight of the note-in-chord rule as a reward (a fraction in [0, 1])"""
+    """frame-local: reward per melody-sounding frame whose pitch class is in the chord
+    sounding there, paid to that frame's chord token (see ``credit.py``)"""
+    off_beat_penalty: float = 0.0
+    """frame-local: penalty per chord attack that does not fall on a beat"""
+    change_penalty: float = 0.0
+    """frame-local: penalty per chord attack (a change of harmony costs a little, so
+    that following every melody note does not pay)"""
     invalid_hold_penalty: float = 10.0
     """per chord hold that continues nothing (the sampler's mask makes these impossible)"""
     excess_silence_penalty: float = 10.0
@@ -142,9 +129,6 @@ class PPOConfig:
     """lambda: weight of the adversarial reward -log(1 - D) (0: no discriminator)"""
     discriminator: RewardConfig = field(default_factory=small_discriminator)
     """sizes of the discriminator (the discriminative reward model's architecture)"""
-    disc_init_from_reward: bool = False
-    """start the discriminator from the weights of the discriminative (harmony) reward run
-    of the same sizes among the reward runs, instead of from scratch"""
     disc_lr: float = 9e-5
     """discriminator learning rate (AdamW)"""
     disc_label_smoothing: float = 0.1
@@ -176,9 +160,6 @@ class PPOConfig:
             raise ValueError("the discriminator has the discriminative reward model's kind")
         if not 0.0 <= self.partner_fraction <= 1.0:
             raise ValueError(f"partner_fraction {self.partner_fraction} is not in [0, 1]")
-        if self.group_size < 1 or self.batch_size % self.group_size:
-            raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
-                             f"group_size {self.group_size}")
         if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
                              f"minibatch_size {self.minibatch_size}")

@@ -3,7 +3,8 @@ references (the MLE model itself, the offline teacher), the melody agent, the re
 ensemble, and the two things trained from scratch alongside the policy (the value head
 and the discriminator).
 
-Value head: a linear layer on the policy's final hidden state before each chord, reading
+Value head: a linear layer with two outputs (the frame-local baseline and the sequence
+value, see ``credit.py``) on the policy's final hidden state before each chord, reading
 it detached. Why not a shared trunk: a fresh head's large early errors would flow
 straight into the pretrained policy; why not a separate critic: it would double the cost
 of every rollout and update on two CPU cores. The price is a critic that is a linear
@@ -25,7 +26,6 @@ from cojam.models.online import OnlineModel
 from cojam.models.teacher import TeacherModel
 from cojam.rewards.discriminative import DiscriminativeReward
 from cojam.rewards.ensemble import Ensemble, load_reward
-from cojam.rewards.runs import load_reward_model
 from cojam.rl.config import PPOConfig
 
 
@@ -36,7 +36,8 @@ class RLModels:
     policy: OnlineModel
     """the accompanist being trained, initialised from the MLE run"""
     value_head: nn.Linear
-    """state value before each chord, from the policy's detached hidden state"""
+    """from the policy's detached hidden state before each chord: the baseline of the
+    frame-local reward and the value of the sequence reward (``credit.py``)"""
     reference: OnlineModel
     """the frozen MLE accompanist (the KL anchor)"""
     teacher: TeacherModel | None
@@ -74,25 +75,6 @@ def load_ensemble(reward_runs: Sequence[Path], device: str) -> Ensemble | None:
     return Ensemble(members) if members else None
 
 
-def warm_start(discriminator: nn.Module, reward_runs: Sequence[Path], device: str) -> Path:
-    """Load the weights of the first harmony discriminative reward run of the discriminator's
-    sizes into it; returns that run. None fits: an error naming what was there."""
-    seen = []
-    for run in reward_runs:
-        if not (Path(run) / "config.json").is_file():
-            continue  # an ensemble file
-        model = load_reward_model(Path(run), device)
-        seen.append(f"{run} ({model.config.kind}{', rhythm' if model.config.rhythm else ''})")
-        ours, theirs = discriminator.state_dict(), model.state_dict()
-        same_sizes = ours.keys() == theirs.keys() and all(
-            ours[k].shape == theirs[k].shape for k in ours)
-        if model.config.kind == "discriminative" and not model.config.rhythm and same_sizes:
-            discriminator.load_state_dict(theirs)
-            return Path(run)
-    raise ValueError("disc_init_from_reward needs a discriminative (harmony) reward run of "
-                     f"the discriminator's sizes; got {', '.join(seen) or 'none'}")
-
-
 def load_rl_models(
     config: PPOConfig,
     spec: TokenSpec,
@@ -104,9 +86,9 @@ def load_rl_models(
 ) -> RLModels:
     """Load and check what ``config`` needs; a term with a weight but no model to compute
     it is an error, never silently dropped."""
-    wants_teacher = bool(config.distill_coef or config.distill_loss_coef)
+    wants_teacher = bool(config.distill_coef)
     if wants_teacher and teacher_run is None:
-        raise ValueError("distill_coef or distill_loss_coef > 0 needs a teacher run")
+        raise ValueError("distill_coef > 0 needs a teacher run")
     if config.partner_fraction and melody_run is None:
         raise ValueError("partner_fraction > 0 needs a melody agent run")
     if config.ensemble_weight and not reward_runs:
@@ -121,14 +103,12 @@ def load_rl_models(
     agent = frozen(melody_run, "melody", spec, device) if config.partner_fraction else None
     ensemble = load_ensemble(reward_runs, device) if config.ensemble_weight else None
     torch.manual_seed(config.seed)
-    value_head = nn.Linear(policy.config.d_model, 1).to(device)
+    value_head = nn.Linear(policy.config.d_model, 2).to(device)  # see credit.py
     nn.init.zeros_(value_head.weight)
     nn.init.zeros_(value_head.bias)
     discriminator = None
     if config.adversarial_weight:
         discriminator = DiscriminativeReward(spec, config.discriminator).to(device).eval()
-        if config.disc_init_from_reward:
-            warm_start(discriminator, reward_runs, device)
     assert teacher is None or isinstance(teacher, TeacherModel)
     assert agent is None or isinstance(agent, OnlineModel)
     return RLModels(policy.eval(), value_head, reference, teacher, agent, ensemble,

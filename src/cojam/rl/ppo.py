@@ -4,9 +4,11 @@ each policy step
 
 1. rollout — a batch of training windows (transposed), most accompanied as data melodies
    frame by frame, some played with the melody agent; log-probs recorded as sampled;
-2. rewards — sequence terms on the last chord, KL and distillation on every chord (the
-   ensemble rescaled by its spread over the first batch, see ``rewards.py``);
-3. advantages — GAE over chord tokens, normalised over real tokens;
+2. rewards — frame-local terms on the chord that caused them (note-in-chord, the rhythm
+   guard, KL and distillation), sequence terms on the last chord (the ensemble rescaled
+   by its spread over the first batch, see ``rewards.py``);
+3. advantages — each kind of term credited its own way (``credit.py``), summed and
+   normalised over real tokens;
 4. update — several epochs of minibatches: clipped policy loss, entropy bonus, value loss;
 5. discriminator — updated on schedule, unless the guard holds it back;
 6. logging and checkpoints;
@@ -34,7 +36,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -48,19 +49,20 @@ from cojam.models.checkpoint import (
     save_weights,
 )
 from cojam.models.train import git_commit
+from cojam.rl import credit
 from cojam.rl.config import PPOConfig
 from cojam.rl.discriminator import adversarial_reward, update_discriminator
 from cojam.rl.losses import (
     clipped_policy_loss,
     explained_variance,
-    gae,
     masked_mean,
     normalise,
     value_loss,
 )
 from cojam.rl.models import RLModels, load_rl_models
-from cojam.rl.rewards import member_scores, policy_scale, sequence_rewards, token_rewards
+from cojam.rl.rewards import member_scores, policy_scale, sequence_rewards, window_charts
 from cojam.rl.rollout import (
+    ChordScores,
     Rollout,
     chord_log_probs,
     exact_kl,
@@ -76,23 +78,6 @@ def step_seed(seed: int, step: int, stream: int) -> int:
     return (seed * 1_000_003 + step) * 8 + stream
 
 
-def repeat_rows(batch: FrameBatch, times: int) -> FrameBatch:
-    """Each row of ``batch`` ``times`` times in a row (a group of rollouts per melody)."""
-    if times == 1:
-        return batch
-    return FrameBatch(*(np.repeat(a, times, axis=0) for a in (batch.melody, batch.chords,
-                                                                batch.mask)),
-                      tuple(i for i in batch.song_ids for _ in range(times)))
-
-
-def group_relative(sequence: torch.Tensor, group_size: int) -> torch.Tensor:
-    """(B,) sequence rewards minus the mean of their group of ``group_size`` rows."""
-    if group_size == 1:
-        return sequence
-    groups = sequence.view(-1, group_size)
-    return (groups - groups.mean(dim=1, keepdim=True)).flatten()
-
-
 def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, device: str
              ) -> tuple[Rollout, int]:
     """(the step's rollouts, the number of data-melody rows, which come first; the rest
@@ -100,8 +85,7 @@ def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, 
     melody = torch.from_numpy(batch.melody).to(device)  # (B, T)
     mask = torch.from_numpy(batch.mask).to(device)  # (B, T)
     generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, 0))
-    groups = len(melody) // config.group_size  # a group's rows share a melody: keep them together
-    n_data = len(melody) - config.group_size * round(config.partner_fraction * groups)
+    n_data = len(melody) - round(config.partner_fraction * len(melody))
     parts = []
     if n_data:
         parts.append(play(models.policy, melody[:n_data], mask[:n_data], generator=generator))
@@ -111,6 +95,155 @@ def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, 
                           seed_frames, generator))
     rollout = parts[0] if len(parts) == 1 else parts[0].cat(parts[1])
     return rollout, n_data
+
+
+@dataclasses.dataclass
+class Scored:
+    """A batch of rollouts with every reward term and the frozen models' views of it."""
+
+    local: torch.Tensor  # (B, T) frame-local reward of each chord token, summed over terms
+    sequence: torch.Tensor  # (B,) sequence-level reward of each window
+    parts: dict[str, torch.Tensor]  # {term: (B,) per window} for logging
+    reference: ChordScores  # the frozen MLE model's view
+    teacher: torch.Tensor | None  # (B, T, V) the teacher's masked log-probs, or None
+    teacher_log_probs: torch.Tensor | None  # (B, T)
+    adversarial: torch.Tensor | None  # (B,) unweighted -log(1 - D), 0 on agent rows
+
+
+@torch.no_grad()
+def score(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
+          scalars: dict[str, Any]) -> Scored:
+    """Every reward term of a batch: frame-local ones per token, sequence ones per window.
+    The first call sets the ensemble's scale (``scalars["ensemble_scale"]``)."""
+    spec, mask = models.policy.spec, rollout.mask
+    reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
+    teacher = teacher_lp = None
+    if models.teacher is not None:
+        teacher = teacher_distribution(models.teacher, rollout.melody, rollout.chords, mask)
+        teacher_lp = played_log_probs(teacher, playable(rollout.chords, mask, spec))
+    adversarial = None
+    if models.discriminator is not None:  # agent rows have no data chords to compare: 0
+        adversarial = torch.zeros(len(mask))
+        adversarial[:n_data] = adversarial_reward(
+            models.discriminator, rollout.melody[:n_data], rollout.chords[:n_data],
+            mask[:n_data])
+    members = None
+    if models.ensemble is not None:
+        members = member_scores(models.ensemble, rollout.melody, rollout.chords, mask)
+        if scalars.get("ensemble_scale") is None:  # the first batch sets the scale
+            scalars["ensemble_scale"] = policy_scale(members)
+    sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
+                                       members, scalars.get("ensemble_scale"), adversarial)
+    local_terms = {
+        **credit.frame_terms(rollout.melody, rollout.chords, mask, spec, config),
+        **credit.token_terms(mask, rollout.log_probs, reference.log_probs, teacher_lp,
+                             config)}
+    device = mask.device
+    local = sum((t.to(device) for t in local_terms.values()),
+                torch.zeros(mask.shape, device=device))
+    parts.update({name: t.sum(1).cpu() for name, t in local_terms.items()})
+    return Scored(local, sequence.to(device), parts, reference, teacher, teacher_lp,
+                  adversarial)
+
+
+def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: Rollout,
+                  scored: Scored, advantages: torch.Tensor, targets: torch.Tensor,
+                  config: PPOConfig, step: int) -> dict[str, float]:
+    """Several epochs of minibatch updates of the policy and the value head; returns the
+    mean of each diagnostic over the updates."""
+    policy, value_head, mask = models.policy, models.value_head, rollout.mask
+    device = mask.device
+    order_generator = torch.Generator().manual_seed(step_seed(config.seed, step, 1))
+    updates: list[dict[str, float]] = []
+    for _ in range(config.epochs):
+        order = torch.randperm(len(mask), generator=order_generator)
+        for start in range(0, len(order), config.minibatch_size):
+            rows = order[start : start + config.minibatch_size].to(device)
+            scores = chord_log_probs(policy, rollout.melody[rows], rollout.chords[rows],
+                                     mask[rows])
+            policy_loss, diagnostics = clipped_policy_loss(
+                scores.log_probs, rollout.log_probs[rows], advantages[rows], mask[rows],
+                config.clip)
+            entropy = masked_mean(scores.entropy, mask[rows])
+            predicted = value_head(scores.hidden.detach())  # (b, T, 2)
+            critic_loss = sum(value_loss(predicted[..., k], targets[rows][..., k], mask[rows])
+                              for k in (credit.LOCAL, credit.SEQUENCE))
+            loss = policy_loss - config.entropy_coef * entropy + critic_loss
+            if config.kl_loss_coef:
+                kl_mle = masked_mean(exact_kl(scores.distribution,
+                                              scored.reference.distribution[rows]), mask[rows])
+                loss = loss + config.kl_loss_coef * kl_mle
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                [*policy.parameters(), *value_head.parameters()], config.max_grad_norm)
+            optimizer.step()
+            updates.append({"losses/policy": policy_loss.item(),
+                            "losses/value": critic_loss.item(),
+                            "charts/entropy": entropy.item(),
+                            "charts/clip_fraction": diagnostics["clip_fraction"],
+                            "charts/approx_kl": diagnostics["approx_kl"],
+                            "optim/grad_norm": grad_norm.item()})
+    return {k: sum(u[k] for u in updates) / len(updates) for k in updates[0]}
+
+
+def update_adversary(models: RLModels, optimizer: torch.optim.Optimizer, batch: FrameBatch,
+                     rollout: Rollout, scored: Scored, n_data: int, step: int,
+                     config: PPOConfig, scalars: dict[str, Any]) -> dict[str, float]:
+    """The discriminator's turn on the data-melody rows (data chords vs the policy's);
+    returns its metrics (empty without a discriminator)."""
+    if models.discriminator is None or not n_data or scored.adversarial is None:
+        return {}
+    real = tuple(torch.from_numpy(a)[:n_data] for a in (batch.melody, batch.chords,
+                                                        batch.mask))
+    fake = (rollout.melody[:n_data], rollout.chords[:n_data], rollout.mask[:n_data])
+    mean_adversarial = scored.adversarial[:n_data].mean().item()
+    history = [*scalars["adversarial_history"], mean_adversarial]
+    scalars["adversarial_history"] = history[-config.disc_reward_window:]
+    result = update_discriminator(models.discriminator, optimizer, real, fake, step,
+                                  scalars["adversarial_history"], config)
+    scalars["disc_updates"] += int(result["updated"])
+    return {**{f"disc/{k}": v for k, v in result.items()},
+            "disc/updates": scalars["disc_updates"],
+            "reward/adversarial_raw": mean_adversarial}
+
+
+def step_row(rollout: Rollout, scored: Scored, values: torch.Tensor, targets: torch.Tensor,
+             updates: dict[str, float], seconds: dict[str, float]) -> dict[str, float]:
+    """The namespaced metrics of one policy step."""
+    mask = rollout.mask
+    kl = rollout.log_probs - scored.reference.log_probs
+    row = {f"reward/{k}": v.mean().item() for k, v in scored.parts.items()}
+    row.update({
+        "reward/sequence": scored.sequence.mean().item(),
+        "reward/local": (scored.local * mask).sum(1).mean().item(),
+        "reward/total": ((scored.local * mask).sum(1) + scored.sequence).mean().item(),
+        "kl/mle": masked_mean(kl, mask).item(),
+        **updates,
+        "charts/explained_variance": explained_variance(
+            values[..., credit.SEQUENCE], targets[..., credit.SEQUENCE], mask),
+        "charts/explained_variance_local": explained_variance(
+            values[..., credit.LOCAL], targets[..., credit.LOCAL], mask),
+        "charts/frames_per_second": mask.sum().item() / seconds["rollout"],
+        "time/rollout_seconds": seconds["rollout"],
+        "time/update_seconds": seconds["update"],
+    })
+    if scored.teacher_log_probs is not None:
+        row["kl/teacher"] = masked_mean(rollout.log_probs - scored.teacher_log_probs,
+                                        mask).item()
+    return row
+
+
+def new_optimizer(models: RLModels, config: PPOConfig) -> torch.optim.Optimizer:
+    """One AdamW with a parameter group each for the policy, the value head and the
+    discriminator: each update leaves the other groups' gradients None, so they do not
+    move (one optimizer keeps the resume state in one place)."""
+    groups = [{"params": list(models.policy.parameters()), "lr": config.lr},
+              {"params": list(models.value_head.parameters()), "lr": config.value_lr}]
+    if models.discriminator is not None:
+        groups.append({"params": list(models.discriminator.parameters()),
+                       "lr": config.disc_lr})
+    return torch.optim.AdamW(groups, weight_decay=0.0)
 
 
 def train_rl(
@@ -138,29 +271,71 @@ def train_rl(
     torch.set_num_threads(config.threads)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 
-    # setup: data, models, optimizer -----------------------------------------------------
+    # setup: data, models, optimizer, resume ---------------------------------------------
     spec = load_spec(data_dir)
     examples = song_examples(load_songs(data_dir, "train"), spec, config.max_frames)
-    batches = TrainBatches(examples, spec, config.batch_size // config.group_size, config.seed,
-                           config.augment)
+    batches = TrainBatches(examples, spec, config.batch_size, config.seed, config.augment)
     models = load_rl_models(config, spec, Path(mle_run), teacher_run, melody_run, reward_runs,
                             device)
-    policy, value_head, disc = models.policy, models.value_head, models.discriminator
-    groups = [{"params": list(policy.parameters()), "lr": config.lr},
-              {"params": list(value_head.parameters()), "lr": config.value_lr}]
-    if disc is not None:  # one optimizer: each update leaves the other groups' grads None
-        groups.append({"params": list(disc.parameters()), "lr": config.disc_lr})
-    optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
-    trained = models.trained()
+    optimizer = new_optimizer(models, config)
     log(f"rl: {len(examples)} training windows, policy of "
-        f"{sum(p.numel() for p in policy.parameters()):,} parameters on {device}")
-
-    # resume -------------------------------------------------------------------------------
+        f"{sum(p.numel() for p in models.policy.parameters()):,} parameters on {device}")
     info = {"rl": dataclasses.asdict(config), "data": str(data_dir), "mle_run": str(mle_run),
             "teacher_run": None if teacher_run is None else str(teacher_run),
             "melody_run": None if melody_run is None else str(melody_run),
             "reward_runs": [str(r) for r in reward_runs], **(run_info or {})}
-    state_path, metrics_path = out_dir / "state.safetensors", out_dir / "metrics.jsonl"
+    scalars = resume(out_dir, models, optimizer, info, log)
+
+    metrics = (out_dir / "metrics.jsonl").open("a")
+    started = time.perf_counter() - scalars["seconds"]
+    step = scalars["step"]
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="rl", unit="step")
+    while step < config.steps:
+        torch.manual_seed(step_seed(config.seed, step, 2))  # dropout, if a model has any
+        batch = batches.batch(step)
+        tick = time.perf_counter()
+        rollout, n_data = rollouts(models, batch, config, step, device)  # 1. rollout
+        seconds = {"rollout": time.perf_counter() - tick}
+        scored = score(models, rollout, n_data, config, scalars)  # 2. rewards
+        with torch.no_grad():  # 3. advantages
+            values = models.value_head(rollout.hidden)  # (B, T, 2)
+        attacks = credit.span_starts(rollout.chords, spec)
+        advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
+                                                values, rollout.mask, config)
+        advantages = normalise(advantages, rollout.mask)
+        tick = time.perf_counter()  # 4. update
+        updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
+                                config, step)
+        seconds["update"] = time.perf_counter() - tick
+        row = update_adversary(models, optimizer, batch, rollout, scored, n_data, step,
+                               config, scalars)  # 5. discriminator
+        step += 1  # 6. logging and checkpoints
+        row.update(step_row(rollout, scored, values, targets, updates, seconds))
+        row.update({f"charts/{k}": v for k, v in window_charts(
+            rollout.melody, rollout.chords, rollout.mask, spec).items()})
+        row["time/seconds"] = time.perf_counter() - started
+        metrics.write(json.dumps({"step": step, **row}) + "\n")
+        metrics.flush()
+        bar.update(1)
+        bar.set_postfix(in_chord=f"{row['charts/note_in_chord']:.3f}",
+                        kl=f"{row['kl/mle']:.3f}")
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_weights(out_dir, models.policy)
+            scalars.update(step=step, metrics_bytes=metrics.tell(),
+                           seconds=time.perf_counter() - started)
+            save_training_state(out_dir / "state.safetensors", models.trained(), optimizer,
+                                scalars)
+    bar.close()
+    metrics.close()
+    return finish(out_dir, step, time.perf_counter() - started, scalars, run_info, log)
+
+
+def resume(out_dir: Path, models: RLModels, optimizer: torch.optim.Optimizer,
+           info: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    """The trainer's scalars: restored with the weights and optimizer from
+    ``state.safetensors`` if the run was interrupted, fresh otherwise (then the run's
+    ``config.json`` is written). ``metrics.jsonl`` is cut back to the restored step."""
+    state_path = out_dir / "state.safetensors"
     scalars: dict[str, Any] = {"step": 0, "metrics_bytes": 0, "seconds": 0.0,
                                "disc_updates": 0, "adversarial_history": [],
                                "ensemble_scale": None}
@@ -168,150 +343,22 @@ def train_rl(
         if read_config(out_dir).get("rl") != info["rl"]:
             raise ValueError(f"{out_dir} holds an RL run with other settings; choose "
                              "another --out")
-        scalars = load_training_state(state_path, trained, optimizer)
+        scalars = load_training_state(state_path, models.trained(), optimizer)
         log(f"resumed from step {scalars['step']}")
     else:
-        save_config(out_dir, policy, {**info, "git_commit": git_commit()})
-    with metrics_path.open("a") as f:  # drop lines written after the resumed state
+        save_config(out_dir, models.policy, {**info, "git_commit": git_commit()})
+    with (out_dir / "metrics.jsonl").open("a") as f:  # drop lines after the resumed state
         f.truncate(scalars["metrics_bytes"])
-    metrics = metrics_path.open("a")
-    started = time.perf_counter() - scalars["seconds"]
-    step = scalars["step"]
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="rl", unit="step")
-    while step < config.steps:
-        torch.manual_seed(step_seed(config.seed, step, 2))  # dropout, if a model has any
-        batch = repeat_rows(batches.batch(step), config.group_size)
+    return scalars
 
-        # 1. rollout -----------------------------------------------------------------------
-        tick = time.perf_counter()
-        rollout, n_data = rollouts(models, batch, config, step, device)
-        mask = rollout.mask  # (B, T) real chord tokens
-        rollout_seconds = time.perf_counter() - tick
 
-        # 2. rewards -----------------------------------------------------------------------
-        with torch.no_grad():
-            reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
-            mle_lp = reference.log_probs  # (B, T)
-            teacher_dist = None if models.teacher is None else teacher_distribution(
-                models.teacher, rollout.melody, rollout.chords, mask)  # (B, T, V)
-            teacher_lp = None if teacher_dist is None else played_log_probs(
-                teacher_dist, playable(rollout.chords, mask, spec))  # (B, T)
-            values = value_head(rollout.hidden).squeeze(-1)  # (B, T)
-            if not config.critic:  # the group mean is the only baseline
-                values = torch.zeros_like(values)
-        real_pairs = tuple(torch.from_numpy(a)[:n_data] for a in
-                           (batch.melody, batch.chords, batch.mask))
-        policy_pairs = (rollout.melody[:n_data], rollout.chords[:n_data], mask[:n_data])
-        adversarial = None
-        if disc is not None:  # melody-agent rows have no data chords to compare with: 0
-            adversarial = torch.zeros(len(mask))
-            adversarial[:n_data] = adversarial_reward(disc, *policy_pairs)
-        members = None
-        if models.ensemble is not None:
-            members = member_scores(models.ensemble, rollout.melody, rollout.chords, mask)
-            if scalars.get("ensemble_scale") is None:  # the first batch sets the scale
-                scalars["ensemble_scale"] = policy_scale(members)
-        sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
-                                           members, scalars.get("ensemble_scale"),
-                                           adversarial)
-        rewards, token_parts = token_rewards(group_relative(sequence, config.group_size).to(device),
-                                             mask, rollout.log_probs,
-                                             mle_lp, teacher_lp, config.kl_coef,
-                                             config.distill_coef)
-
-        # 3. advantages --------------------------------------------------------------------
-        advantages = gae(rewards, values, mask, config.gamma, config.gae_lambda)  # (B, T)
-        returns = advantages + values
-        advantages = normalise(advantages, mask)
-
-        # 4. update ------------------------------------------------------------------------
-        tick = time.perf_counter()
-        order_generator = torch.Generator().manual_seed(step_seed(config.seed, step, 1))
-        updates: list[dict[str, float]] = []
-        for _ in range(config.epochs):
-            order = torch.randperm(len(mask), generator=order_generator)
-            for start in range(0, len(order), config.minibatch_size):
-                rows = order[start : start + config.minibatch_size].to(device)
-                scores = chord_log_probs(policy, rollout.melody[rows], rollout.chords[rows],
-                                         mask[rows])
-                policy_loss, diagnostics = clipped_policy_loss(
-                    scores.log_probs, rollout.log_probs[rows], advantages[rows], mask[rows],
-                    config.clip)
-                entropy = masked_mean(scores.entropy, mask[rows])
-                predicted = value_head(scores.hidden.detach()).squeeze(-1)  # (b, T)
-                critic_loss = value_loss(predicted, returns[rows], mask[rows]) * config.critic
-                loss = policy_loss - config.entropy_coef * entropy + critic_loss
-                if config.kl_loss_coef:
-                    kl_mle = masked_mean(exact_kl(scores.distribution,
-                                                  reference.distribution[rows]), mask[rows])
-                    loss = loss + config.kl_loss_coef * kl_mle
-                if config.distill_loss_coef and teacher_dist is not None:
-                    # forward KL(teacher || pi), mass-covering: the reverse direction
-                    # collapsed the policy onto the teacher's commonest token (the hold)
-                    kl_teacher = masked_mean(exact_kl(teacher_dist[rows], scores.distribution),
-                                             mask[rows])
-                    loss = loss + config.distill_loss_coef * kl_teacher
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(
-                    [*policy.parameters(), *value_head.parameters()], config.max_grad_norm)
-                optimizer.step()
-                updates.append({"losses/policy": policy_loss.item(),
-                                "losses/value": critic_loss.item(),
-                                "charts/entropy": entropy.item(),
-                                "charts/clip_fraction": diagnostics["clip_fraction"],
-                                "charts/approx_kl": diagnostics["approx_kl"],
-                                "optim/grad_norm": grad_norm.item()})
-        update_seconds = time.perf_counter() - tick
-
-        # 5. discriminator -----------------------------------------------------------------
-        row: dict[str, float] = {}
-        if disc is not None and n_data:
-            mean_adversarial = adversarial[:n_data].mean().item()
-            history = [*scalars["adversarial_history"], mean_adversarial]
-            scalars["adversarial_history"] = history[-config.disc_reward_window:]
-            result = update_discriminator(disc, optimizer, real_pairs, policy_pairs, step,
-                                          scalars["adversarial_history"], config)
-            scalars["disc_updates"] += int(result["updated"])
-            row.update({f"disc/{k}": v for k, v in result.items()},
-                       **{"disc/updates": scalars["disc_updates"],
-                          "reward/adversarial_raw": mean_adversarial})
-
-        # 6. logging and checkpoints -------------------------------------------------------
-        step += 1
-        bar.update(1)
-        frames = mask.sum().item()
-        row.update({f"reward/{k}": v.mean().item() for k, v in parts.items()})
-        row.update({f"reward/{k}": v.mean().item() for k, v in token_parts.items()})
-        kl = (rollout.log_probs - mle_lp)
-        row.update({
-            "reward/sequence": sequence.mean().item(),
-            "reward/total": (rewards * mask).sum(1).mean().item(),
-            "kl/mle": masked_mean(kl, mask).item(),
-            **({} if teacher_lp is None else
-               {"kl/teacher": masked_mean(rollout.log_probs - teacher_lp, mask).item()}),
-            **{k: sum(u[k] for u in updates) / len(updates) for k in updates[0]},
-            "charts/explained_variance": explained_variance(values, returns, mask),
-            "charts/frames_per_second": frames / rollout_seconds,
-            "time/rollout_seconds": rollout_seconds,
-            "time/update_seconds": update_seconds,
-            "time/seconds": time.perf_counter() - started,
-        })
-        metrics.write(json.dumps({"step": step, **row}) + "\n")
-        metrics.flush()
-        bar.set_postfix(reward=f"{row['reward/sequence']:.3f}", kl=f"{row['kl/mle']:.3f}")
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            save_weights(out_dir, policy)
-            scalars.update(step=step, metrics_bytes=metrics.tell(),
-                           seconds=time.perf_counter() - started)
-            save_training_state(state_path, trained, optimizer, scalars)
-    bar.close()
-    metrics.close()
-
-    summary = {"kind": "rl", "steps": step, "seconds": round(time.perf_counter() - started, 1),
+def finish(out_dir: Path, step: int, seconds: float, scalars: dict[str, Any],
+           run_info: dict[str, Any] | None, log: Callable[[str], None]) -> dict[str, Any]:
+    """Write ``summary.json`` (the run is finished) and drop the resume state."""
+    summary = {"kind": "rl", "steps": step, "seconds": round(seconds, 1),
                "disc_updates": scalars["disc_updates"],
                "ensemble_scale": scalars["ensemble_scale"], **(run_info or {})}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    state_path.unlink(missing_ok=True)
+    (out_dir / "state.safetensors").unlink(missing_ok=True)
     log(f"rl: {step} policy steps in {summary['seconds']}s")
     return summary

@@ -1,29 +1,20 @@
-"""The RL reward: sequence-level terms on the last chord, per-token terms on every chord.
+"""The RL reward's sequence-level terms: what judges a whole (melody, chords) window.
 
-Sequence-level terms judge a whole (melody, chords) pair, so they land on the last valid
-chord token of each rollout:
+These are paid on the last chord of each rollout (``credit.py`` says how they travel
+back, and which terms are frame-local instead):
 
 - the learned reward ensemble, reported split into ``harmony`` (members that see pitches
   and chords) and ``rhythm`` (members that see only onsets and holds). Each member is a
   z-score on real validation pairs (its calibration), then rescaled once more by its mean
   and spread over the first batch of rollouts (``policy_scale``). Why: reward models are
   far surer about real pairs than about a policy's, so a policy's z-scores on the real
-  pairs' scale run to tens of standard deviations, and the KL and distillation terms
-  would vanish beside them; after the rescaling a member is 0 for the initial policy's
+  pairs' scale run to tens of standard deviations, and the frame-local terms would
+  vanish beside them; after the rescaling a member is 0 for the initial policy's
   typical rollout and 1 for one a standard deviation better, whatever the reward model's
   confidence, so the weights mean the same from one set of reward runs to the next;
-- the rule penalties of ``rewards.rules`` (and, optionally, the note-in-chord ratio as a
-  bonus), each weighted by its config field;
+- the window rule penalties of ``rewards.rules`` (invalid holds, excess silence, chords
+  re-attacked too often, over-long chords, an early end), each weighted by its field;
 - the adversarial term ``-log(1 - D)`` of the discriminator, weighted by lambda.
-
-Per-token terms land on each chord token t:
-
-- ``-kl_coef * (log pi(c_t) - log pi_MLE(c_t))``: a sampled estimate of the KL to the
-  frozen MLE model, so the policy stays a musician and does not collapse onto what the
-  reward models happen to like;
-- ``distill_coef * (log pi_teacher(c_t) - log pi(c_t))``: pulls the policy towards the
-  offline teacher, who heard the whole melody; to agree with it the policy must
-  anticipate.
 """
 
 from __future__ import annotations
@@ -33,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from cojam.data.tokens import TokenSpec
+from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
 from cojam.rewards import rules
 from cojam.rewards.ensemble import Ensemble
 from cojam.rewards.frames import FrameView, frame_view
@@ -41,10 +32,9 @@ from cojam.rl.config import PPOConfig
 
 
 def rule_terms(config: PPOConfig) -> dict[str, tuple[float, Callable[[FrameView], float]]]:
-    """{name: (signed weight, rule)}: penalties count against the reward, the
-    note-in-chord ratio for it. Rules with weight 0 are left out."""
+    """{name: (signed weight, rule)} of the window rules: penalties count against the
+    reward. Rules with weight 0 are left out."""
     terms = {
-        "note_in_chord": (config.note_in_chord_weight, rules.note_in_chord),
         "invalid_holds": (-config.invalid_hold_penalty, rules.invalid_holds),
         "excess_silence": (-config.excess_silence_penalty,
                            lambda v: rules.excess_silence(v, config.silence_allowed)),
@@ -126,27 +116,20 @@ def sequence_rewards(
     return total, parts
 
 
-def token_rewards(
-    sequence: torch.Tensor,  # (B,) sequence-level reward
-    mask: torch.Tensor,  # (B, T) bool real chord tokens (a prefix of each row)
-    log_probs: torch.Tensor,  # (B, T) policy log-prob of each chord played
-    mle_log_probs: torch.Tensor,  # (B, T) the frozen MLE model's
-    teacher_log_probs: torch.Tensor | None,  # (B, T) the offline teacher's, or None
-    kl_coef: float,
-    distill_coef: float,
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """((B, T) reward of each chord token, {``kl``, ``distill``: (B,) their per-rollout
-    sums, weighted}): per-token terms on every real token, the sequence reward added on
-    the last one."""
-    real = mask.float()
-    kl = (log_probs - mle_log_probs) * real  # (B, T)
-    rewards = -kl_coef * kl
-    parts = {"kl": -kl_coef * kl.sum(1)}
-    if teacher_log_probs is not None and distill_coef:
-        distill = distill_coef * (teacher_log_probs - log_probs) * real  # (B, T)
-        rewards = rewards + distill
-        parts["distill"] = distill.sum(1)
-    last = mask.long().sum(1) - 1  # (B,)
-    rewards = rewards.clone()
-    rewards[torch.arange(len(last)), last] += sequence.to(rewards.device)
-    return rewards, parts
+def window_charts(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
+                  spec: TokenSpec) -> dict[str, float]:
+    """Batch means of what a musician hears, logged every step whatever the rewards are:
+    ``note_in_chord`` (duration-weighted), ``on_beat`` (share of chord attacks on a
+    beat) and ``changes_per_beat`` (chord attacks per beat)."""
+    values: dict[str, list[float]] = {"note_in_chord": [], "on_beat": [],
+                                      "changes_per_beat": []}
+    for m, c, real in zip(melody.cpu().numpy(), chords.cpu().numpy(), mask.cpu().numpy(),
+                          strict=True):
+        view = frame_view(m[real], c[real], spec)
+        values["note_in_chord"].append(rules.note_in_chord(view))
+        attacks = np.flatnonzero(view.chord_onset)
+        values["on_beat"].append(float((attacks % FRAMES_PER_BEAT == 0).mean())
+                                 if len(attacks) else 1.0)
+        values["changes_per_beat"].append(
+            rules.chord_changes_per_frame(view) * FRAMES_PER_BEAT)
+    return {name: float(np.mean(v)) for name, v in values.items()}

@@ -1,0 +1,141 @@
+"""Credit assignment: which chord token each reward term is paid to, and how far back
+its credit travels. Designed per term, because the terms have different causes.
+
+**Frame-local terms** are caused by the chord sounding at one frame. That chord was
+chosen by its attack and kept by every hold since, so a frame's reward is paid to that
+frame's chord token and travels back through the holds to the attack, and no further:
+a token's local return is the sum of the local rewards from it to the end of its chord
+(``span_returns``). A chord change is credited with everything its new chord earns, a
+hold with what holding on earns, and nothing reaches the chords before the change:
+
+- ``note_in_chord_weight`` per melody-sounding frame whose pitch class is in the chord
+  sounding there (a frame without a chord counts as outside);
+- ``-off_beat_penalty`` per chord attack that does not fall on a beat;
+- ``-change_penalty`` per chord attack (every change of harmony costs a little, so
+  following every melody note does not pay);
+- ``-kl_coef * (log pi - log pi_MLE)`` and ``distill_coef * (log pi_teacher - log pi)``
+  per chord token: sampled estimates of each token's own KL terms.
+
+Their advantage is that return minus a baseline that the value head's first column
+predicts from the state before the token (what the policy usually earns there).
+
+**Sequence terms** judge a whole window (the learned reward ensemble, the window rules,
+the discriminator); they are paid on the last chord and spread back by GAE with
+``gamma`` and ``gae_lambda`` < 1 against the value head's second column, so a chord is
+credited mostly with what its critic cannot already predict.
+
+Why not one return for everything: with every term summed into one sequence reward
+(gamma = lambda = 1), each chord of a 128-frame rollout gets the same advantage R - V and
+its own effect on R is about 1/T of it; the gradient is then mostly noise, and per-token
+KL terms summed as reward-to-go carry a trend along the window that drowns the sequence
+signal. The comparison is in ``docs/results/rl-credit/``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
+from cojam.rewards.frames import FrameView, frame_view
+from cojam.rl.config import PPOConfig
+from cojam.rl.losses import gae
+
+LOCAL, SEQUENCE = 0, 1  # the value head's columns
+
+
+def frames_in_chord(view: FrameView) -> np.ndarray:
+    """(T,) bool: the melody sounds and its pitch class is in the chord sounding there."""
+    inside = np.zeros(view.num_frames, dtype=bool)
+    sounding = np.flatnonzero(view.pitch >= 0)
+    inside[sounding] = view.chord_pcs[sounding, view.pitch[sounding] % 12]
+    return inside
+
+
+def attacks_off_beat(view: FrameView) -> np.ndarray:
+    """(T,) bool: a chord is attacked on a frame that is not the start of a beat."""
+    return view.chord_onset & (np.arange(view.num_frames) % FRAMES_PER_BEAT != 0)
+
+
+def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
+                spec: TokenSpec, config: PPOConfig) -> dict[str, torch.Tensor]:
+    """{term: (B, T) weighted reward of each chord token} for the rule terms that are
+    frame-local; terms with weight 0 are left out. Padding gets 0."""
+    weights = {"note_in_chord": config.note_in_chord_weight,
+               "off_beat": -config.off_beat_penalty, "changes": -config.change_penalty}
+    weights = {name: w for name, w in weights.items() if w}
+    B, T = melody.shape
+    terms = {name: np.zeros((B, T), dtype=np.float32) for name in weights}
+    for i, (m, c, real) in enumerate(zip(melody.cpu().numpy(), chords.cpu().numpy(),
+                                         mask.cpu().numpy(), strict=True)):
+        frames = np.flatnonzero(real)
+        view = frame_view(m[frames], c[frames], spec)
+        values = {"note_in_chord": frames_in_chord, "off_beat": attacks_off_beat,
+                  "changes": lambda v: v.chord_onset}
+        for name, weight in weights.items():
+            terms[name][i, frames] = weight * values[name](view)
+    return {name: torch.from_numpy(value) for name, value in terms.items()}
+
+
+def token_terms(mask: torch.Tensor, log_probs: torch.Tensor, mle_log_probs: torch.Tensor,
+                teacher_log_probs: torch.Tensor | None, config: PPOConfig
+                ) -> dict[str, torch.Tensor]:
+    """{``kl``, ``distill``: (B, T) weighted per-token reward}: the sampled KL to the MLE
+    model and the distillation term of each chord token (``distill`` only with a teacher
+    and a weight)."""
+    real = mask.float()
+    terms = {"kl": -config.kl_coef * (log_probs - mle_log_probs) * real}
+    if teacher_log_probs is not None and config.distill_coef:
+        terms["distill"] = config.distill_coef * (teacher_log_probs - log_probs) * real
+    return terms
+
+
+def span_returns(local: torch.Tensor, attacks: torch.Tensor, mask: torch.Tensor
+                 ) -> torch.Tensor:
+    """(B, T) local rewards -> (B, T) each token's sum of them up to the frame before the
+    next chord attack (or the row's end). ``attacks`` (B, T) bool marks frames whose
+    token starts a chord or a silence, i.e. ends the span before it."""
+    real = mask.to(local.dtype)
+    returns = torch.zeros_like(local)
+    running = torch.zeros(local.shape[0], dtype=local.dtype, device=local.device)
+    for t in reversed(range(local.shape[1])):
+        if t + 1 < local.shape[1]:
+            running = running * (~attacks[:, t + 1]).to(local.dtype) * real[:, t + 1]
+        running = (local[:, t] + running) * real[:, t]
+        returns[:, t] = running
+    return returns
+
+
+def span_starts(chords: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
+    """(B, T) bool: the token is not a hold (a chord attack, a silence or padding)."""
+    offset = chords - spec.chord_silence - 1
+    return ~((chords > spec.chord_silence) & (offset % 2 == 1))
+
+
+def on_last_token(sequence: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B,) window rewards -> (B, T) with each on its row's last real token."""
+    rewards = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+    last = mask.long().sum(1) - 1  # (B,)
+    rewards[torch.arange(len(last), device=mask.device), last] = sequence.to(rewards)
+    return rewards
+
+
+def advantages(
+    local: torch.Tensor,  # (B, T) frame-local reward of each token
+    attacks: torch.Tensor,  # (B, T) bool, from span_starts
+    sequence: torch.Tensor,  # (B,) sequence-level reward of each window
+    values: torch.Tensor,  # (B, T, 2) value head: local baseline, sequence value
+    mask: torch.Tensor,  # (B, T) bool real tokens
+    config: PPOConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """((B, T) advantage of each token, (B, T, 2) the value head's targets). The local
+    advantage is the token's span return minus its baseline; the sequence advantage is
+    GAE over the window reward; their sum is what the policy follows."""
+    real = mask.to(local.dtype)
+    local = span_returns(local, attacks, mask)
+    local_advantage = (local - values[..., LOCAL]) * real
+    sequence_advantage = gae(on_last_token(sequence, mask), values[..., SEQUENCE], mask,
+                             config.gamma, config.gae_lambda)
+    targets = torch.stack([local * real, (sequence_advantage + values[..., SEQUENCE]) * real],
+                          dim=-1)
+    return local_advantage + sequence_advantage, targets

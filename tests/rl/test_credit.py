@@ -1,0 +1,128 @@
+"""Credit assignment on hand-made rollouts: each term lands on the token that caused it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from rl_helpers import TINY_PPO
+
+from cojam.data.tokens import PAD, TokenSpec
+from cojam.rl import credit
+from cojam.rl.losses import gae
+from cojam.rl.rollout import exact_kl
+
+NOTHING = dict(note_in_chord_weight=0.0, off_beat_penalty=0.0, change_penalty=0.0,
+               kl_coef=0.0, distill_coef=0.0)
+
+
+def rollout(spec: TokenSpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Row 0, two beats: E (4 frames) then F (2) then D (2) over C attacked on frame 0 and
+    G attacked off the beat on frame 5; row 1: three frames then padding, no chord on
+    frame 1."""
+    e, f, d = (spec.melody_on(p) for p in (64, 65, 62))
+    c, g = spec.chord_on("C"), spec.chord_on("G")
+    melody = torch.tensor([[e, e + 1, e + 1, e + 1, f, f + 1, d, d + 1],
+                           [e, e + 1, e + 1, PAD, PAD, PAD, PAD, PAD]])
+    chords = torch.tensor([[c, c + 1, c + 1, c + 1, c + 1, g, g + 1, g + 1],
+                           [c, spec.chord_silence, c, PAD, PAD, PAD, PAD, PAD]])
+    mask = torch.tensor([[True] * 8, [True] * 3 + [False] * 5])
+    return melody, chords, mask
+
+
+def test_note_in_chord_is_paid_to_each_frames_own_chord(rl_spec: TokenSpec) -> None:
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 2.0})
+    terms = credit.frame_terms(*rollout(rl_spec), rl_spec, config)
+    assert set(terms) == {"note_in_chord"}
+    # E in C (frames 0-3), F not in C (4), F not in G (5), D in G (6, 7)
+    assert terms["note_in_chord"][0].tolist() == [2, 2, 2, 2, 0, 0, 2, 2]
+    # no chord under E on frame 1 counts as outside; padding earns nothing
+    assert terms["note_in_chord"][1].tolist() == [2, 0, 2, 0, 0, 0, 0, 0]
+
+
+def test_the_rhythm_guard_charges_the_attack_that_broke_it(rl_spec: TokenSpec) -> None:
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "off_beat_penalty": 1.0,
+                                              "change_penalty": 0.25})
+    terms = credit.frame_terms(*rollout(rl_spec), rl_spec, config)
+    assert terms["off_beat"][0].tolist() == [0, 0, 0, 0, 0, -1, 0, 0]  # G on frame 5
+    assert terms["off_beat"][1].tolist() == [0, 0, -1, 0, 0, 0, 0, 0]  # C again on frame 2
+    assert terms["changes"][0].tolist() == [-0.25, 0, 0, 0, 0, -0.25, 0, 0]
+    assert terms["changes"][1].tolist() == [-0.25, 0, -0.25, 0, 0, 0, 0, 0]
+
+
+def test_kl_and_distillation_are_per_token(rl_spec: TokenSpec) -> None:
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    log_probs = torch.tensor([[-1.0, -2.0, -0.5], [-1.0, -1.0, -9.0]])
+    mle = torch.tensor([[-1.5, -1.0, -0.5], [-2.0, -1.0, 0.0]])
+    teacher = torch.tensor([[-0.5, -3.0, -0.5], [-1.0, -0.5, 0.0]])
+    config = dataclasses.replace(TINY_PPO, kl_coef=0.1, distill_coef=0.01)
+    terms = credit.token_terms(mask, log_probs, mle, teacher, config)
+    assert torch.allclose(terms["kl"], -0.1 * (log_probs - mle) * mask)
+    assert torch.allclose(terms["distill"], 0.01 * (teacher - log_probs) * mask)
+    assert terms["kl"][1, 2] == 0 and terms["distill"][1, 2] == 0  # padding
+    assert set(credit.token_terms(mask, log_probs, mle, None, config)) == {"kl"}
+
+
+def test_a_frame_local_reward_stays_on_its_token_and_sequence_rewards_travel_back(
+) -> None:
+    config = dataclasses.replace(TINY_PPO, gamma=1.0, gae_lambda=0.5)
+    mask = torch.tensor([[True, True, True, True], [True, True, False, False]])
+    local = torch.tensor([[0.0, 1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]])
+    sequence = torch.tensor([8.0, -4.0])
+    values = torch.zeros(2, 4, 2)
+    values[..., credit.LOCAL] = 0.5
+    attacks = torch.ones(2, 4, dtype=torch.bool)  # every token starts a chord
+    advantage, targets = credit.advantages(local, attacks, sequence, values, mask, config)
+    # local part: the token's own reward minus its baseline, nothing from later chords
+    # sequence part: lambda-discounted back from the last token (zero critic)
+    expected = torch.tensor([[-0.5 + 1.0, 0.5 + 2.0, -0.5 + 4.0, -0.5 + 8.0],
+                             [1.5 - 2.0, -0.5 - 4.0, 0.0, 0.0]])
+    assert torch.allclose(advantage, expected)
+    assert torch.allclose(targets[..., credit.LOCAL], local * mask)
+    assert torch.allclose(targets[..., credit.SEQUENCE],
+                          gae(credit.on_last_token(sequence, mask), values[..., 1], mask,
+                              1.0, 0.5))
+    assert (targets[1, 2:] == 0).all()
+
+
+def test_a_perfect_critic_leaves_no_sequence_advantage() -> None:
+    config = dataclasses.replace(TINY_PPO, gamma=1.0, gae_lambda=0.95)
+    mask = torch.ones(1, 5, dtype=torch.bool)
+    values = torch.zeros(1, 5, 2)
+    values[..., credit.SEQUENCE] = 3.0  # predicts the window reward everywhere
+    advantage, _ = credit.advantages(torch.zeros(1, 5), mask, torch.tensor([3.0]), values,
+                                     mask, config)
+    assert torch.allclose(advantage, torch.zeros(1, 5))
+
+
+def test_a_chords_frames_pay_its_attack_and_holds_but_not_the_chord_before(
+        rl_spec: TokenSpec) -> None:
+    melody, chords, mask = rollout(rl_spec)
+    attacks = credit.span_starts(chords, rl_spec)
+    assert attacks[0].tolist() == [True, False, False, False, False, True, False, False]
+    assert attacks[1, :3].tolist() == [True, True, True]  # a silence starts a span too
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0})
+    local = credit.frame_terms(melody, chords, mask, rl_spec, config)["note_in_chord"]
+    returns = credit.span_returns(local, attacks, mask)
+    # C sounds on frames 0-4 (in, in, in, in, out), G on 5-7 (out, in, in)
+    assert returns[0].tolist() == [4, 3, 2, 1, 0, 2, 2, 1]
+    assert returns[1].tolist() == [1, 0, 1, 0, 0, 0, 0, 0]
+
+
+def test_on_last_token_puts_each_window_reward_at_its_end() -> None:
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    assert credit.on_last_token(torch.tensor([1.0, 2.0]), mask).tolist() == [
+        [0.0, 0.0, 1.0], [2.0, 0.0, 0.0]]
+
+
+def test_exact_kl_over_the_allowed_tokens() -> None:
+    allowed = torch.tensor([True, True, False])
+    p = torch.tensor([0.25, 0.75, 0.0])
+    q = torch.tensor([0.5, 0.5, 0.0])
+    log_p = torch.where(allowed, p.log(), float("-inf"))
+    log_q = torch.where(allowed, q.log(), float("-inf"))
+    expected = 0.25 * np.log(0.5) + 0.75 * np.log(1.5)
+    assert exact_kl(log_p, log_q).item() == pytest.approx(expected)
+    assert exact_kl(log_p, log_p).item() == 0.0
