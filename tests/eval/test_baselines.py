@@ -123,3 +123,18 @@ def test_every_frame_is_caught_by_rhythm(baseline_scores):
     assert busy["repeated_chords"] > 0
     assert all(v["chord_changes_per_bar"] < 4 for n, v in baseline_scores.items()
                if n != "every_frame")
+
+
+def test_rule_causal_never_reads_the_beat_it_harmonises(spec):
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    row = harmonise(melody_row(scale, spec), spec, causal=True)
+    chords = beat_chords(row, spec)
+    assert chords[0] is None  # nothing heard yet: silence, never a guess
+    # beat b's chord covers beat b-1's note: the lookahead harmoniser's chords, one late
+    # (the key, from fewer notes, may differ on the first beats)
+    assert chords[1:] == ["C", "G", "C", "F", "C", "F", "G"]
+    # changing a beat's melody never changes that beat's own chord
+    other = list(scale)
+    other[5] = 70
+    changed = beat_chords(harmonise(melody_row(other, spec), spec, causal=True), spec)
+    assert changed[:6] == chords[:6]

@@ -11,6 +11,7 @@ from cojam.data.tokens import TokenSpec, song_to_frames
 from cojam.eval.learned_rewards import (
     check_reward_vocabulary,
     flag_reward_hacking,
+    flag_rhythm_gaming,
     reward_scores,
 )
 from cojam.eval.pieces import Piece
@@ -79,3 +80,20 @@ def test_reward_vocabulary_must_match_the_data(spec, tiny_reward, tmp_path):
         check_reward_vocabulary(tiny_reward, other)
     with pytest.raises(FileNotFoundError):
         check_reward_vocabulary(tmp_path, spec)
+
+
+def test_the_rhythm_guard_flags_a_policy_that_follows_every_note():
+    systems = {
+        "ground_truth": {"onsets_on_beats": 1.0, "chord_changes_per_bar": 3.1},
+        # a policy that gamed per-frame note-in-chord: attacks under every melody note
+        "gamed": {"harmony": 0.55, "onsets_on_beats": 0.35, "chord_changes_per_bar": 8.6},
+        "guarded": {"harmony": 0.52, "onsets_on_beats": 0.94, "chord_changes_per_bar": 3.8},
+        "sleepy": {"harmony": 0.50, "onsets_on_beats": 1.0, "chord_changes_per_bar": 1.0},
+    }
+    flags = {f["system"]: f["rhythm_broke"]
+             for f in flag_rhythm_gaming(systems, ["gamed", "guarded", "sleepy"])}
+    assert set(flags) == {"gamed", "sleepy"}
+    assert flags["gamed"] == {"onsets_on_beats": (0.9, 0.35),
+                              "chord_changes_per_bar": (3.1, 8.6)}
+    assert set(flags["sleepy"]) == {"chord_changes_per_bar"}
+    assert flag_rhythm_gaming(systems, ["ground_truth"]) == []

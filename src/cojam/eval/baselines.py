@@ -12,6 +12,10 @@
   that beat's melody duration, keeping the previous chord on ties. Choosing a beat's
   chord from that beat's notes is one beat of lookahead an online model does not have:
   read it as a simple harmoniser that reads the lead sheet, not as an online competitor;
+- ``rule_causal`` — the same harmoniser played fairly, as an online accompanist must:
+  each beat's chord is chosen from the melody heard *before* that beat only (the key
+  from everything heard so far, the chord covering the previous beat's notes). This is
+  the baseline an online model has to beat;
 - ``one_chord`` (degenerate) — the tonic triad of the whole melody's key, held forever;
 - ``every_frame`` (degenerate) — a random primary chord of the key re-attacked on every
   sixteenth.
@@ -87,9 +91,11 @@ def best_primary_chord(key: Key, beat_pitches: np.ndarray, previous: Chord | Non
 
 
 def harmonise(
-    melody: np.ndarray, spec: TokenSpec, half_life_beats: float = KEY_HALF_LIFE_BEATS
+    melody: np.ndarray, spec: TokenSpec, half_life_beats: float = KEY_HALF_LIFE_BEATS,
+    causal: bool = False,
 ) -> np.ndarray:
-    """The rule-based harmoniser's chord row for one melody row (see the module text)."""
+    """The rule-based harmoniser's chord row for one melody row (see the module text);
+    ``causal``: each beat's chord from the melody before that beat only."""
     pitches = melody_pitches(melody, spec)
     step = spec.frames_per_beat
     decay = 0.5 ** (1.0 / half_life_beats)
@@ -101,18 +107,26 @@ def harmonise(
     for start in starts:
         beat = pitches[start : start + step]
         beat_histogram = pitch_class_histogram(beat)
-        # Before any melody the beat's own notes are all there is to go on.
-        evidence = heard if heard.sum() > 0 else beat_histogram
-        key = estimate_key(evidence, current=key, margin=KEY_SWITCH_MARGIN)
+        if causal:  # what was heard before this beat, and the beat just heard
+            evidence, judged = heard, pitches[max(start - step, 0) : start]
+        else:  # before any melody the beat's own notes are all there is to go on
+            evidence = heard if heard.sum() > 0 else beat_histogram
+            judged = beat
+        if evidence.sum() > 0:
+            key = estimate_key(evidence, current=key, margin=KEY_SWITCH_MARGIN)
         heard = heard * decay + beat_histogram
-        if key is not None and (beat >= 0).any():
-            previous = best_primary_chord(key, beat, previous)
+        if key is not None and (judged >= 0).any():
+            previous = best_primary_chord(key, judged, previous)
         symbols.append(None if previous is None else previous.symbol)
     return chord_row(symbols, starts, len(pitches), spec)
 
 
 def rule_based(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.ndarray]:
     return [harmonise(piece.melody, spec) for piece in pieces]
+
+
+def rule_causal(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.ndarray]:
+    return [harmonise(piece.melody, spec, causal=True) for piece in pieces]
 
 
 def whole_melody_key(melody: np.ndarray, spec: TokenSpec) -> Key | None:
@@ -145,7 +159,7 @@ def every_frame(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.
     return rows
 
 
-REFERENCE_BASELINES = ("ground_truth", "random", "rule_based")
+REFERENCE_BASELINES = ("ground_truth", "random", "rule_causal", "rule_based")
 DEGENERATE_BASELINES = ("one_chord", "every_frame")
 
 
@@ -154,6 +168,7 @@ def baseline_systems(spec: TokenSpec, degenerate: bool = True) -> dict[str, Syst
     systems: dict[str, System] = {
         "ground_truth": ground_truth,
         "random": partial(random_chords, spec=spec),
+        "rule_causal": partial(rule_causal, spec=spec),
         "rule_based": partial(rule_based, spec=spec),
     }
     if degenerate:

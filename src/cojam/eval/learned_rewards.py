@@ -110,3 +110,37 @@ def flag_reward_hacking(
         if rose and fell:
             flags.append({"system": name, "rewards_rose": rose, "quality_fell": fell})
     return flags
+
+
+ON_BEAT_FLOOR = 0.9  # share of chord attacks on a beat below which rhythm is broken
+CHANGES_TOLERANCE = 0.3  # changes per bar may differ from the data's by this fraction
+
+
+def flag_rhythm_gaming(
+    systems: Mapping[str, Mapping[str, float]],
+    candidates: Sequence[str],
+    data: str = "ground_truth",
+) -> list[dict]:
+    """Trained systems whose accompaniment a musician would hear as broken rhythm: chord
+    attacks on a beat less than ``ON_BEAT_FLOOR`` of the time, or chord changes per bar
+    more than ``CHANGES_TOLERANCE`` away from the data's. This is how a policy games a
+    frame-local harmony reward (it changes chord under every melody note), so it is
+    judged whatever the rewards did. Each flag names the system and what broke."""
+    reference = systems.get(data, {}).get("chord_changes_per_bar")
+    flags = []
+    for name in candidates:
+        values = systems.get(name)
+        if values is None:
+            continue
+        broke = {}
+        on_beat = values.get("onsets_on_beats")
+        if on_beat is not None and on_beat < ON_BEAT_FLOOR:
+            broke["onsets_on_beats"] = (ON_BEAT_FLOOR, on_beat)
+        changes = values.get("chord_changes_per_bar")
+        if reference and changes is not None and \
+                abs(changes - reference) > CHANGES_TOLERANCE * reference:
+            broke["chord_changes_per_bar"] = (reference, changes)
+        if broke:
+            flags.append({"system": name, "rhythm_broke": broke})
+    return flags
+

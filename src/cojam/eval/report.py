@@ -232,6 +232,23 @@ def reward_section(results: Mapping[str, Any]) -> list[str]:
         fell = ", ".join(f"{k} {a:.3f} → {b:.3f}" for k, (a, b) in flag["quality_fell"].items())
         lines.append(f"- **possible reward hacking: `{flag['system']}`** — reward rose over "
                      f"`mle` ({rose}) while quality fell ({fell}).")
+    return [*lines, "", *rhythm_lines(results)]
+
+
+def rhythm_lines(results: Mapping[str, Any]) -> list[str]:
+    """The rhythm guard's verdict: a harmony reward is gamed by changing chord under every
+    melody note, which shows as attacks off the beat and too many changes per bar."""
+    if "rhythm_gaming" not in results:
+        return []
+    flags = results["rhythm_gaming"]
+    if not flags:
+        return ["No trained system breaks the rhythm guard (chord attacks on a beat at least "
+                "90% of the time, chord changes per bar within 30% of the data's).", ""]
+    lines = []
+    for flag in flags:
+        broke = ", ".join(f"{k} {b:.2f} (guard: {a:.2f})"
+                          for k, (a, b) in flag["rhythm_broke"].items())
+        lines.append(f"- **rhythm gamed: `{flag['system']}`** — {broke}.")
     return [*lines, ""]
 
 

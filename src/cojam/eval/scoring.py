@@ -33,7 +33,7 @@ from cojam.eval.metrics import (
     vendi_score,
 )
 from cojam.eval.pieces import Piece
-from cojam.eval.stats import bootstrap_interval, group_means, t_interval
+from cojam.eval.stats import bootstrap_interval, group_means, pass_interval
 from cojam.rewards.frames import frame_view
 from cojam.rewards.rules import chord_silence, invalid_holds, long_chords, note_in_chord
 from cojam.rewards.rules import repeated_chords as repeated_chord_penalty
@@ -147,6 +147,6 @@ def score_outputs(
         counts.update(symbol for seq in sequences for symbol in seq)
     per_pass = [set_metrics(sequences) for sequences in scores.sequences]
     for name in SET_METRICS:
-        scores.add(name, t_interval(np.array([m[name] for m in per_pass])))
+        scores.add(name, pass_interval(np.array([m[name] for m in per_pass])))
     scores.chord_counts = dict(counts.most_common())
     return scores

@@ -6,10 +6,12 @@
   generalisation is the song. Resampling is seeded, so a report is reproducible.
 - **set metrics** (chord entropy, distinct chords, Vendi): these describe a whole set of
   outputs and bootstrapping songs would duplicate items (which Vendi counts as lost
-  diversity). Each sampling pass gives one set (one output per piece); the interval is
-  Student's t over passes (``t_interval``). With a deterministic system every pass is the
-  same set and the interval has zero width — correctly: the only variation left is over
-  songs, which a set metric does not resample.
+  diversity). Each sampling pass gives one set (one output per piece); the interval is a
+  percentile bootstrap of the mean over passes (``pass_interval``), so it never leaves
+  the range the passes span (a t-interval over three passes put Vendi below 1, which no
+  set of outputs can score). With a deterministic system every pass is the same set and
+  the interval has zero width — correctly: the only variation left is over songs, which
+  a set metric does not resample.
 """
 
 from __future__ import annotations
@@ -22,33 +24,6 @@ import numpy as np
 
 LEVEL = 0.95
 RESAMPLES = 2000
-
-# Two-sided 95% quantiles of Student's t by degrees of freedom (beyond 30: normal).
-_T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-          9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
-
-
-def t_quantile(dof: int) -> float:
-    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (conservative:
-    between tabulated values the smaller dof is used)."""
-    if dof < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {dof}")
-    if dof > 30:
-        return 1.96
-    return _T_975[max(d for d in _T_975 if d <= dof)]
-
-
-def t_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """(mean, low, high) of the mean of independent values; one value: zero width."""
-    values = np.asarray(values, dtype=float)
-    if len(values) == 0:
-        raise ValueError("no values to average")
-    mean = float(values.mean())
-    if len(values) == 1:
-        return mean, mean, mean
-    half = t_quantile(len(values) - 1) * float(values.std(ddof=1)) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
-
 
 def mean_over_songs(resamples: np.ndarray) -> np.ndarray:
     """(R, songs) -> (R,): the default bootstrap statistic."""
@@ -82,6 +57,15 @@ def bootstrap_interval(
     tail = (1 - LEVEL) / 2
     low, high = np.quantile(stats, [tail, 1 - tail], method="nearest")
     return value, float(low), float(high)
+
+
+def pass_interval(values: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high) of the mean of one set metric over sampling passes: a
+    percentile bootstrap over passes, inside [min, max] of the passes by construction."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        raise ValueError("no values to average")
+    return bootstrap_interval(values, seed=seed)
 
 
 def group_means(values: np.ndarray, groups: list[str]) -> np.ndarray:

@@ -11,6 +11,7 @@ it is the costly part), self-play, reward-hacking flags, files. ``results.json``
      "adaptation": {NAME: {case: summary}},      # see adaptation.py
      "selfplay": {"systems": ..., "intervals": ..., "melody": ...} or null,
      "reward_hacking": [flag, ...],
+     "rhythm_gaming": [flag, ...],
      "chord_counts": {NAME: {symbol: count}}}
 
 and ``sequences.json`` the attacked chord symbols of every output (the report's chord
@@ -39,6 +40,7 @@ from cojam.eval.baselines import baseline_systems
 from cojam.eval.learned_rewards import (
     check_reward_vocabulary,
     flag_reward_hacking,
+    flag_rhythm_gaming,
     reward_name,
     reward_scores,
 )
@@ -247,9 +249,10 @@ def run_evaluation(
         results["selfplay"] = _run_selfplay(online_models, agent, pieces, reward_fns, config,
                                             spec)
 
-    results["reward_hacking"] = flag_reward_hacking(
-        results["systems"], results["intervals"],
-        candidates=[name for name, facts in info.items() if facts["type"] == "model"])
+    trained = [name for name, facts in info.items() if facts["type"] == "model"]
+    results["reward_hacking"] = flag_reward_hacking(results["systems"], results["intervals"],
+                                                    candidates=trained)
+    results["rhythm_gaming"] = flag_rhythm_gaming(results["systems"], trained)
     results["meta"] = {
         "data": str(data_dir), "split": config.split, "songs": len(songs),
         "windows": len(pieces), "max_frames": max_frames, "config": asdict(config),
