@@ -12,11 +12,13 @@ human-readable report, beside the evaluation's own ``OUT/eval/report.md``.
 Layout of ``OUT``::
 
     cache/                     the song cache (or --data)
+    essen/                     melody-only folk tunes (RL rollouts, evaluation)
     mle/s0 ... mle/sN          online accompanist (MLE), one per seed
     teacher/  melody/          offline teacher, melody agent
     rewards/KIND[-rhythm]-sS   reward models
     rl/rl-coherence-sS, rl/gapt-sS   post-trained policies, from mle/sS
     eval/                      results.json, report.md, plots
+    eval-essen/                the same systems on the folk tunes' test part
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ class PipelineConfig:
     jobs: int = 2
     """stages run side by side"""
     eval_samples: int = 3
+    melodies: Path | None = None
+    """an existing melody-only cache for RL rollouts and the second evaluation; None
+    builds music21's folk collection (``--source essen``)"""
+    essen_songs: int = 100
+    """test tunes of the melody-only cache in its evaluation"""
 
 
 def plan(out: Path, config: PipelineConfig) -> list[Stage]:
@@ -77,6 +84,13 @@ def plan(out: Path, config: PipelineConfig) -> list[Stage]:
     else:
         cache, needs_cache = Path(config.data), ()
     data = ("--data", str(cache))
+    if config.melodies is None:
+        essen = out / "essen"
+        stages.append(Stage("essen", ("data", "build", "--source", "essen", "--out",
+                                      str(essen), "--quiet"), "essen/stats.json"))
+        needs_essen: tuple[str, ...] = ("essen",)
+    else:
+        essen, needs_essen = Path(config.melodies), ()
 
     def train(name: str, what: str, run: str, *more: str) -> Stage:
         return Stage(name, ("train", what, *data, *recipe, "--out", str(out / run), *more,
@@ -102,28 +116,38 @@ def plan(out: Path, config: PipelineConfig) -> list[Stage]:
                 f"{section}-s{seed}",
                 ("rl", *data, *recipe, "--section", section, "--seed", str(seed),
                  "--mle", str(out / "mle" / f"s{seed}"), "--teacher", str(out / "teacher"),
-                 "--melody-agent", str(out / "melody"), *reward_args, "--out", str(out / run),
-                 "--quiet"),
+                 "--melody-agent", str(out / "melody"), *reward_args, "--melodies", str(essen),
+                 "--out", str(out / run), "--quiet"),
                 f"{run}/summary.json",
-                (*needs_cache, f"mle-s{seed}", "teacher", "melody",
+                (*needs_cache, *needs_essen, f"mle-s{seed}", "teacher", "melody",
                  *(f"reward-{name}" for name in rewards))))
 
     def pooled(prefix: str) -> str:
         return ",".join(str(out / f"{prefix}s{seed}") for seed in config.seeds)
 
     first = config.reward_seeds[0]
+    systems = ("--model", f"mle={pooled('mle/')}",
+               "--model", f"rl_coherence={pooled('rl/rl-coherence-')}",
+               "--model", f"gapt={pooled('rl/gapt-')}")
+    stages.append(Stage(
+        "eval-essen",
+        ("eval", "--data", str(essen), "--vocab", str(cache), "--split", "test",
+         "--out", str(out / "eval-essen"), *systems, "--samples", str(config.eval_samples),
+         "--limit-songs", str(config.essen_songs), "--no-adaptation", "--threads", "1",
+         "--quiet"),
+        "eval-essen/results.json",
+        tuple(s.name for s in stages if s.name.startswith(("rl-", "gapt"))) + needs_essen))
     stages.append(Stage(
         "eval",
-        ("eval", *data, "--split", "test", "--out", str(out / "eval"),
-         "--model", f"mle={pooled('mle/')}",
-         "--model", f"rl_coherence={pooled('rl/rl-coherence-')}",
-         "--model", f"gapt={pooled('rl/gapt-')}", "--model", f"teacher={out / 'teacher'}",
+        ("eval", *data, "--split", "test", "--out", str(out / "eval"), *systems,
+         "--model", f"teacher={out / 'teacher'}",
          "--reward", str(out / "rewards" / f"contrastive-s{first}"),
          "--reward", str(out / "rewards" / f"discriminative-s{first}"),
          "--melody-agent", str(out / "melody"), "--samples", str(config.eval_samples),
          "--threads", "1", "--quiet"),
         "eval/results.json",
-        tuple(s.name for s in stages if s.name != "cache") + needs_cache))
+        tuple(s.name for s in stages if s.name not in ("cache", "essen", "eval-essen"))
+        + needs_cache))
     return stages
 
 
@@ -241,6 +265,34 @@ def best_seed(out: Path, section: str, seeds: Sequence[int], last: int = 10) -> 
     return max(seeds, key=score)
 
 
+def check_bundle_worthy(results: dict[str, Any], policy: str = "gapt",
+                       reference: str = "mle") -> None:
+    """Refuse (ValueError, saying why) to bundle a policy whose evaluation does not beat
+    the MLE model's note-in-chord: post-training that made the accompanist harmonise worse
+    is not shipped, whatever its rewards say."""
+    systems = results.get("systems", {})
+    missing = [name for name in (policy, reference) if "harmony" not in systems.get(name, {})]
+    if missing:
+        raise ValueError(f"cannot bundle: the evaluation has no harmony for "
+                         f"{', '.join(missing)}")
+    ours, theirs = systems[policy]["harmony"], systems[reference]["harmony"]
+    if ours <= theirs:
+        raise ValueError(f"not bundling {policy}: its note-in-chord {ours:.3f} does not beat "
+                         f"the {reference} model's {theirs:.3f} on the test split; a musician "
+                         "would hear post-training make the accompanist worse")
+
+
+def essen_evaluation(out: Path) -> dict[str, Any]:
+    """The folk tunes' evaluation for the manifest ({} when the pipeline has none)."""
+    path = out / "eval-essen" / "results.json"
+    if not path.exists():
+        return {}
+    results = json.loads(path.read_text())
+    return {"evaluation_essen": results["systems"], "intervals_essen": results["intervals"],
+            "evaluation_essen_meta": {k: results["meta"].get(k) for k in
+                                      ("split", "songs", "windows", "date")}}
+
+
 def bundle_best(out: Path, config: PipelineConfig, command: str,
                 bundle_dir: Path | None = None) -> Path:
     """Write the best ``gapt`` policy of a finished pipeline into the package bundle."""
@@ -249,6 +301,7 @@ def bundle_best(out: Path, config: PipelineConfig, command: str,
     from cojam.models.train import git_commit
 
     results = json.loads((out / "eval" / "results.json").read_text())
+    check_bundle_worthy(results)
     record = json.loads((out / "pipeline.json").read_text())
     seed = best_seed(out, "gapt", config.seeds)
     run = out / "rl" / f"gapt-s{seed}"
@@ -268,6 +321,7 @@ def bundle_best(out: Path, config: PipelineConfig, command: str,
         "stage_seconds": {k: v.get("seconds") for k, v in record["stages"].items()},
         "evaluation": results["systems"],
         "intervals": results["intervals"],
+        **essen_evaluation(out),
         "evaluation_meta": {k: results["meta"].get(k) for k in
                             ("split", "songs", "windows", "date", "intervals")},
     }

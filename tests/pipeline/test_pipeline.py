@@ -30,7 +30,7 @@ def fake_runner(calls):
 def test_plan_orders_every_stage_after_what_it_needs(tmp_path):
     stages = plan(tmp_path, PipelineConfig(seeds=(0, 1, 2), reward_seeds=(0, 1)))
     names = [s.name for s in stages]
-    assert names[0] == "cache" and names[-1] == "eval"
+    assert names[:2] == ["cache", "essen"] and names[-2:] == ["eval-essen", "eval"]
     assert len([n for n in names if n.startswith("reward-")]) == 8  # 2 kinds x rhythm x 2 seeds
     assert {f"{s}-s{k}" for s in ("rl-coherence", "gapt") for k in range(3)} <= set(names)
     seen = set()
@@ -46,7 +46,11 @@ def test_plan_orders_every_stage_after_what_it_needs(tmp_path):
 def test_given_data_skips_the_cache_stage(tmp_path):
     stages = plan(tmp_path / "p", PipelineConfig(data=tmp_path / "c", seeds=(0,)))
     assert "cache" not in [s.name for s in stages]
-    assert all(str(tmp_path / "c") in s.args for s in stages)
+    assert all(str(tmp_path / "c") in s.args for s in stages if s.name != "essen")
+    given = plan(tmp_path / "p", PipelineConfig(data=tmp_path / "c", melodies=tmp_path / "m",
+                                                seeds=(0,)))
+    assert "essen" not in [s.name for s in given]
+    assert all(str(tmp_path / "m") in s.args for s in given if s.name.startswith("gapt"))
 
 
 def test_a_rerun_skips_finished_stages_and_keeps_their_times(tmp_path):
@@ -104,15 +108,40 @@ def tiny_recipe(path: Path) -> Path:
     return path
 
 
+def melody_only(cache: Path) -> Path:
+    """The cache with every song's chords removed (a melody-only cache)."""
+    for split in ("train", "valid", "test"):
+        path = cache / f"{split}.jsonl"
+        songs = [json.loads(line) for line in path.read_text().splitlines()]
+        path.write_text("".join(json.dumps({**song, "chords": []}) + "\n" for song in songs))
+    return cache
+
+
 def test_every_stage_runs_for_real_and_the_best_gapt_seed_is_bundled(tmp_path):
     cache = write_cache(tmp_path / "cache")
+    melodies = melody_only(write_cache(tmp_path / "melodies"))
     config = PipelineConfig(recipe=str(tiny_recipe(tmp_path / "tiny.json")), seeds=(0, 1),
-                            reward_seeds=(0,), data=cache, jobs=2, eval_samples=2)
+                            reward_seeds=(0,), data=cache, melodies=melodies, jobs=2,
+                            eval_samples=2)
     record = run_pipeline(tmp_path / "p", config, progress=False, log=lambda _: None)
     assert all(v["status"] == "done" for v in record["stages"].values())
     results = json.loads((tmp_path / "p" / "eval" / "results.json").read_text())
     assert {"mle", "rl_coherence", "gapt", "teacher", "ground_truth"} <= set(results["systems"])
+    folk = json.loads((tmp_path / "p" / "eval-essen" / "results.json").read_text())
+    assert {"mle", "gapt", "one_chord", "rule_causal"} <= set(folk["systems"])
+    assert "ground_truth" not in folk["systems"]  # melodies without chords
+    # two RL steps on untrained models decide nothing: set the verdict both ways by hand
+    results_path = tmp_path / "p" / "eval" / "results.json"
+    mle = results["systems"]["mle"]["harmony"]
+    results["systems"]["gapt"]["harmony"] = mle
+    results_path.write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="does not beat the mle model"):
+        bundle_best(tmp_path / "p", config, "cojam pipeline ...", tmp_path / "bundle")
+    assert not (tmp_path / "bundle").exists()
+    results["systems"]["gapt"]["harmony"] = mle + 0.01
+    results_path.write_text(json.dumps(results))
     bundle = bundle_best(tmp_path / "p", config, "cojam pipeline ...", tmp_path / "bundle")
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["stage"] == "gapt" and manifest["seed"] in (0, 1)
     assert manifest["evaluation"]["gapt"] == results["systems"]["gapt"]
+    assert manifest["evaluation_essen"]["gapt"] == folk["systems"]["gapt"]

@@ -97,17 +97,21 @@ def test_a_perfect_critic_leaves_no_sequence_advantage() -> None:
     assert torch.allclose(advantage, torch.zeros(1, 5))
 
 
-def test_a_chords_frames_pay_its_attack_and_holds_but_not_the_chord_before(
+def test_a_frame_pays_its_chords_attack_or_beat_but_not_the_chord_before(
         rl_spec: TokenSpec) -> None:
     melody, chords, mask = rollout(rl_spec)
     attacks = credit.span_starts(chords, rl_spec)
-    assert attacks[0].tolist() == [True, False, False, False, False, True, False, False]
+    # C attacked on frame 0, a beat line at frame 4, G attacked on frame 5
+    assert attacks[0].tolist() == [True, False, False, False, True, True, False, False]
     assert attacks[1, :3].tolist() == [True, True, True]  # a silence starts a span too
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0})
     local = credit.frame_terms(melody, chords, mask, rl_spec, config)["note_in_chord"]
     returns = credit.span_returns(local, attacks, mask)
-    # C sounds on frames 0-4 (in, in, in, in, out), G on 5-7 (out, in, in)
-    assert returns[0].tolist() == [4, 3, 2, 1, 0, 2, 2, 1]
+    # C sounds on frames 0-4 (in, in, in, in | out), G on 5-7 (out, in, in): the beat
+    # line at frame 4 stops frame 4's miss from reaching the attack on frame 0
+    local[0, 4] = -5.0
+    returns = credit.span_returns(local, attacks, mask)
+    assert returns[0].tolist() == [4, 3, 2, 1, -5, 2, 2, 1]
     assert returns[1].tolist() == [1, 0, 1, 0, 0, 0, 0, 0]
 
 

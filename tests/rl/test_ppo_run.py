@@ -13,28 +13,50 @@ from rl_helpers import TINY_PPO
 from cojam.models.checkpoint import load_model, read_config
 from cojam.rl.ppo import train_rl
 
-NOTE_IN_CHORD_ONLY = dict(
-    note_in_chord_weight=1.0, invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
-    repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0,
-    kl_coef=0.0, distill_coef=0.0, entropy_coef=0.0, partner_fraction=0.0)
+NO_TERMS = dict(invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
+                repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0,
+                kl_coef=0.0, distill_coef=0.0, entropy_coef=0.0, partner_fraction=0.0)
+LEARNING = dataclasses.replace(TINY_PPO, steps=30, batch_size=16, minibatch_size=8, epochs=4,
+                               lr=3e-3, value_lr=1e-2, checkpoint_every=100, **NO_TERMS)
 
 
 def rows(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def learn(tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path], key: str,
+          **reward: float) -> tuple[float, float]:
+    """Mean of ``key`` over the first and the last five of 30 policy steps of a tiny policy
+    trained on ``reward`` alone (the seeded untrained model of the fixtures)."""
+    train_rl(dataclasses.replace(LEARNING, **reward), rl_cache, rl_runs["online"], None, None,
+             [], tmp_path, progress=False, log=lambda _: None)
+    values = [r[key] for r in rows(tmp_path)]
+    return sum(values[:5]) / 5, sum(values[-5:]) / 5
+
+
 def test_note_in_chord_rises_when_it_is_the_reward(tmp_path: Path, rl_cache: Path,
                                                    rl_runs: dict[str, Path]) -> None:
-    config = dataclasses.replace(TINY_PPO, steps=30, batch_size=16, minibatch_size=8,
-                                 epochs=4, lr=3e-3, value_lr=1e-2, gae_lambda=1.0,
-                                 checkpoint_every=100, **NOTE_IN_CHORD_ONLY)
-    train_rl(config, rl_cache, rl_runs["online"], None, None, [], tmp_path, progress=False,
-             log=lambda _: None)
-    harmony = [r["charts/note_in_chord"] for r in rows(tmp_path)]
-    first, last = sum(harmony[:5]) / 5, sum(harmony[-5:]) / 5
-    assert last > first + 0.04, (first, last)
+    # frame-local and context-dependent: each frame pays the chord sounding there
+    first, last = learn(tmp_path, rl_cache, rl_runs, "charts/note_in_chord",
+                        note_in_chord_weight=1.0)
+    assert last > first + 0.2, (first, last)  # measured 0.32 -> 0.81
     entropy = [r["charts/entropy"] for r in rows(tmp_path)]
     assert entropy[-1] < entropy[0]
+
+
+def test_attacks_move_onto_the_beat_when_off_beat_attacks_cost(
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+    # frame-local and context-free: the penalty is paid by the attack that broke it
+    first, last = learn(tmp_path, rl_cache, rl_runs, "charts/on_beat", off_beat_penalty=1.0)
+    assert first < 0.4 and last > 0.8, (first, last)  # measured 0.25 -> 1.0
+
+
+def test_a_sequence_reward_on_the_last_chord_is_learned(
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+    # a window rule paid once per rollout, carried back by GAE and the critic
+    first, last = learn(tmp_path, rl_cache, rl_runs, "reward/sequence",
+                        excess_silence_penalty=10.0, silence_allowed=0.0)
+    assert first < -0.1 and last > first + 0.1, (first, last)  # measured -0.24 -> -0.004
 
 
 def test_gapt_run_logs_every_term_and_writes_a_loadable_run(

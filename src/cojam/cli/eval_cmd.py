@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="[NAME=]RUN[,RUN...]",
                         help="a trained accompanist or teacher run directory (repeatable)")
     parser.add_argument("--data", type=Path, required=True, help="cache directory")
+    parser.add_argument("--vocab", type=Path, metavar="CACHE",
+                        help="tokenise with this cache's vocabulary instead of DATA's (to "
+                             "accompany a melody-only cache such as --source essen; without "
+                             "chords there is no ground_truth system)")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"),
                         help="which split to accompany (default test)")
     parser.add_argument("--out", type=Path, required=True, help="directory to write")
@@ -78,7 +82,7 @@ def run_eval(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     config = EvalConfig(
         split=args.split, samples=args.samples, adaptation_samples=args.adaptation_samples,
-        seed=args.seed, limit_songs=args.limit_songs, device=args.device,
+        seed=args.seed, limit_songs=args.limit_songs, vocab=args.vocab, device=args.device,
         degenerate=not args.no_degenerate, adaptation=not args.no_adaptation,
         selfplay_bars=args.selfplay_bars,
         sampling=Sampling(args.temperature, args.top_k, args.top_p, args.batch_size),

@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipe", default=DEFAULT_RECIPE,
                         help=f"recipe name or JSON path (default {DEFAULT_RECIPE})")
     parser.add_argument("--data", type=Path, help="use this cache instead of building Bach's")
+    parser.add_argument("--melodies", type=Path,
+                        help="use this melody-only cache instead of building music21's folk "
+                             "collection (RL rollouts and the second evaluation)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="seeds of the MLE accompanist and each RL section (default 0 1 2)")
     parser.add_argument("--reward-seeds", type=int, nargs="+", default=[0, 1],
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = PipelineConfig(recipe=args.recipe, seeds=tuple(args.seeds),
                             reward_seeds=tuple(args.reward_seeds), data=args.data,
+                            melodies=args.melodies,
                             jobs=args.jobs, eval_samples=args.eval_samples)
     command = "cojam " + shlex.join(["pipeline", *_canonical(args)])
     if args.dry_run:
@@ -81,5 +85,7 @@ def _canonical(args: argparse.Namespace) -> list[str]:
     words = ["--out", str(args.out), "--recipe", str(args.recipe)]
     if args.data:
         words += ["--data", str(args.data)]
+    if args.melodies:
+        words += ["--melodies", str(args.melodies)]
     words += ["--seeds", *map(str, args.seeds), "--reward-seeds", *map(str, args.reward_seeds)]
     return words + (["--bundle"] if args.bundle else [])

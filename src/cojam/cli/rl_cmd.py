@@ -37,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--melody-agent", type=Path, help="melody agent run (partner rollouts)")
     parser.add_argument("--reward", action="append", default=[], type=Path, metavar="RUN",
                         help="a reward run directory or ensemble file (repeatable)")
+    parser.add_argument("--melodies", type=Path,
+                        help="a melody-only cache (cojam data build --source essen) whose "
+                             "training melodies fill the section's melody_fraction of each "
+                             "batch")
     parser.add_argument("--out", type=Path, required=True, help="run directory to write")
     parser.add_argument("--recipe", default=DEFAULT_RECIPE,
                         help=f"recipe name or JSON path (default {DEFAULT_RECIPE})")
@@ -64,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         summary = train_rl(config, args.data, args.mle, args.teacher, args.melody_agent,
                            args.reward, args.out,
                            run_info={"recipe": str(args.recipe), "section": args.section},
-                           device=args.device, progress=not args.quiet)
+                           device=args.device, progress=not args.quiet,
+                           melody_data=args.melodies)
     except (RecipeError, CacheError, FileNotFoundError, ValueError) as e:
         print(f"cojam rl: {e}", file=sys.stderr)
         return 1

@@ -60,12 +60,27 @@ def load_recipe(recipe: str | Path) -> tuple[Path, dict[str, Any]]:
     return path, data
 
 
+def section_data(path: Path, data: dict[str, Any], section: str) -> dict[str, Any]:
+    """A section's fields, with ``"inherits": "OTHER"`` resolved: OTHER's fields, then
+    this section's on top (a section that differs in one field says only that)."""
+    seen = [section]
+    if section not in data:
+        raise RecipeError(f"{path}: no section {section!r}")
+    fields = dict(data[section])
+    while "inherits" in fields:
+        parent = fields.pop("inherits")
+        if parent in seen or parent not in data or not isinstance(data[parent], dict):
+            raise RecipeError(f"{path}: {seen[-1]} inherits {parent!r}, which is "
+                              + ("a cycle" if parent in seen else "not a section"))
+        seen.append(parent)
+        fields = {**data[parent], **fields}
+    return fields
+
+
 def load_section(recipe: str | Path, section: str, cls: type[T]) -> T:
     """Section ``section`` of a recipe, parsed strictly into dataclass ``cls``."""
     path, data = load_recipe(recipe)
-    if section not in data:
-        raise RecipeError(f"{path}: no section {section!r}")
-    return from_dict(cls, data[section], f"{path}: {section}")
+    return from_dict(cls, section_data(path, data, section), f"{path}: {section}")
 
 
 def from_dict(cls: type[T], data: Any, where: str) -> T:

@@ -64,6 +64,9 @@ class EvalConfig:
     adaptation_samples: int = 1
     seed: int = 0
     limit_songs: int | None = None
+    vocab: Path | None = None
+    """a cache whose token vocabulary to use instead of the data's (a melody-only cache
+    evaluated with the accompanist's vocabulary)"""
     degenerate: bool = True
     adaptation: bool = True
     selfplay_bars: int = 16
@@ -92,6 +95,8 @@ def json_ready(value: Any) -> Any:
         return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, Path):
+        return str(value)
     return value
 
 
@@ -152,7 +157,7 @@ def run_evaluation(
                          f"{config.adaptation_samples}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec: TokenSpec = load_spec(data_dir)
+    spec: TokenSpec = load_spec(config.vocab or data_dir)
     sampling = config.sampling
 
     # systems: baselines first, then the models
@@ -191,6 +196,9 @@ def run_evaluation(
     pieces = load_pieces(data_dir, config.split, spec, max_frames, config.limit_songs)
     if not pieces:
         raise ValueError(f"{data_dir}: split {config.split!r} has no songs")
+    if not any((p.chords != spec.chord_silence).any() for p in pieces):
+        systems.pop("ground_truth", None)  # melodies without chords: no reference to play
+        info.pop("ground_truth", None)
     songs = list(dict.fromkeys(p.song_id for p in pieces))
     log(f"evaluating {len(systems)} systems on {len(pieces)} windows of {len(songs)} "
         f"{config.split} songs, {config.samples} samples each")

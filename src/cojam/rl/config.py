@@ -61,6 +61,10 @@ class PPOConfig:
     """longest rollout in frames; training windows are cut to it on bar lines"""
     partner_fraction: float = 0.25
     """share of each batch played against the melody agent instead of a data melody"""
+    melody_fraction: float = 0.0
+    """share of each batch's rows whose melody comes from a melody-only cache (``cojam rl
+    --melodies``, e.g. folk tunes), accompanied like data melodies; they have no data
+    chords, so the discriminator neither sees nor judges them"""
     partner_seed_beats: int = 8
     """beats of real melody that open a melody-agent rollout before the agent plays"""
     augment: bool = True
@@ -160,6 +164,9 @@ class PPOConfig:
             raise ValueError("the discriminator has the discriminative reward model's kind")
         if not 0.0 <= self.partner_fraction <= 1.0:
             raise ValueError(f"partner_fraction {self.partner_fraction} is not in [0, 1]")
+        if not 0.0 <= self.melody_fraction <= 1.0 - self.partner_fraction:
+            raise ValueError(f"melody_fraction {self.melody_fraction} is not in [0, 1 - "
+                             f"partner_fraction]")
         if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
                              f"minibatch_size {self.minibatch_size}")

@@ -3,10 +3,11 @@ its credit travels. Designed per term, because the terms have different causes.
 
 **Frame-local terms** are caused by the chord sounding at one frame. That chord was
 chosen by its attack and kept by every hold since, so a frame's reward is paid to that
-frame's chord token and travels back through the holds to the attack, and no further:
-a token's local return is the sum of the local rewards from it to the end of its chord
-(``span_returns``). A chord change is credited with everything its new chord earns, a
-hold with what holding on earns, and nothing reaches the chords before the change:
+frame's chord token and travels back through the holds to the attack or to the start of
+the beat, whichever is later, and no further (``span_returns``): the token on a beat
+decides what sounds for that beat (attack or hold), and is credited with what the whole
+beat earns; nothing reaches across a chord change or a beat line. (Credit through whole
+chord spans taught the policy to hold chords for bars: a longer span sums more reward.)
 
 - ``note_in_chord_weight`` per melody-sounding frame whose pitch class is in the chord
   sounding there (a frame without a chord counts as outside);
@@ -107,9 +108,12 @@ def span_returns(local: torch.Tensor, attacks: torch.Tensor, mask: torch.Tensor
 
 
 def span_starts(chords: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
-    """(B, T) bool: the token is not a hold (a chord attack, a silence or padding)."""
+    """(B, T) bool: the token starts a span of credit: it is not a hold (a chord attack,
+    a silence or padding), or it is the first frame of a beat."""
     offset = chords - spec.chord_silence - 1
-    return ~((chords > spec.chord_silence) & (offset % 2 == 1))
+    hold = (chords > spec.chord_silence) & (offset % 2 == 1)
+    beat = torch.arange(chords.shape[1], device=chords.device) % FRAMES_PER_BEAT == 0
+    return ~hold | beat
 
 
 def on_last_token(sequence: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -36,11 +36,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
 from cojam.data.batches import FrameBatch, TrainBatches, song_examples
 from cojam.data.cache import load_songs, load_spec
+from cojam.data.tokens import PAD, TokenSpec
 from cojam.models.checkpoint import (
     load_training_state,
     read_config,
@@ -78,14 +80,51 @@ def step_seed(seed: int, step: int, stream: int) -> int:
     return (seed * 1_000_003 + step) * 8 + stream
 
 
-def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, device: str
-             ) -> tuple[Rollout, int]:
-    """(the step's rollouts, the number of data-melody rows, which come first; the rest
-    were played with the melody agent)."""
-    melody = torch.from_numpy(batch.melody).to(device)  # (B, T)
-    mask = torch.from_numpy(batch.mask).to(device)  # (B, T)
+@dataclasses.dataclass(frozen=True)
+class StepBatch:
+    """One step's melodies, in row order: data rows (with their data chords), rows from
+    the melody-only cache, then the rows whose opening seeds the melody agent."""
+
+    rows: FrameBatch
+    n_real: int  # data rows: the discriminator compares their chords with the policy's
+    n_data: int  # rows accompanied as given (data and melody-only); the rest are partner rows
+
+
+def pad_rows(batch: FrameBatch, length: int) -> FrameBatch:
+    """``batch`` padded (``PAD``, mask False) to ``length`` frames."""
+    extra = ((0, 0), (0, length - batch.melody.shape[1]))
+    return FrameBatch(np.pad(batch.melody, extra, constant_values=PAD),
+                      np.pad(batch.chords, extra, constant_values=PAD),
+                      np.pad(batch.mask, extra, constant_values=False), batch.song_ids)
+
+
+def step_batch(data: TrainBatches, melodies: TrainBatches | None, step: int,
+               config: PPOConfig) -> StepBatch:
+    """The rows of policy step ``step`` (a pure function of the seed and the step)."""
+    n_partner = round(config.partner_fraction * config.batch_size)
+    n_melody = 0 if melodies is None else melodies.batch_size
+    rows = data.batch(step)
+    n_real = config.batch_size - n_melody - n_partner
+    if melodies is not None and n_melody:
+        extra = melodies.batch(step)
+        length = max(rows.melody.shape[1], extra.melody.shape[1])
+        rows, extra = pad_rows(rows, length), pad_rows(extra, length)
+        parts = [(a[:n_real], b, a[n_real:]) for a, b in
+                 ((rows.melody, extra.melody), (rows.chords, extra.chords),
+                  (rows.mask, extra.mask))]
+        rows = FrameBatch(*(np.concatenate(p) for p in parts),
+                          rows.song_ids[:n_real] + extra.song_ids + rows.song_ids[n_real:])
+    return StepBatch(rows, n_real, config.batch_size - n_partner)
+
+
+def rollouts(models: RLModels, batch: StepBatch, config: PPOConfig, step: int, device: str
+             ) -> Rollout:
+    """The step's rollouts, rows in the batch's order: the first ``n_data`` accompanied as
+    given, the rest played with the melody agent after their opening beats."""
+    melody = torch.from_numpy(batch.rows.melody).to(device)  # (B, T)
+    mask = torch.from_numpy(batch.rows.mask).to(device)  # (B, T)
     generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, 0))
-    n_data = len(melody) - round(config.partner_fraction * len(melody))
+    n_data = batch.n_data
     parts = []
     if n_data:
         parts.append(play(models.policy, melody[:n_data], mask[:n_data], generator=generator))
@@ -93,8 +132,7 @@ def rollouts(models: RLModels, batch: FrameBatch, config: PPOConfig, step: int, 
         seed_frames = config.partner_seed_beats * models.policy.spec.frames_per_beat
         parts.append(play(models.policy, melody[n_data:], mask[n_data:], models.agent,
                           seed_frames, generator))
-    rollout = parts[0] if len(parts) == 1 else parts[0].cat(parts[1])
-    return rollout, n_data
+    return parts[0] if len(parts) == 1 else parts[0].cat(parts[1])
 
 
 @dataclasses.dataclass
@@ -111,7 +149,7 @@ class Scored:
 
 
 @torch.no_grad()
-def score(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
+def score(models: RLModels, rollout: Rollout, n_real: int, config: PPOConfig,
           scalars: dict[str, Any]) -> Scored:
     """Every reward term of a batch: frame-local ones per token, sequence ones per window.
     The first call sets the ensemble's scale (``scalars["ensemble_scale"]``)."""
@@ -122,11 +160,11 @@ def score(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
         teacher = teacher_distribution(models.teacher, rollout.melody, rollout.chords, mask)
         teacher_lp = played_log_probs(teacher, playable(rollout.chords, mask, spec))
     adversarial = None
-    if models.discriminator is not None:  # agent rows have no data chords to compare: 0
+    if models.discriminator is not None:  # rows without data chords to compare with: 0
         adversarial = torch.zeros(len(mask))
-        adversarial[:n_data] = adversarial_reward(
-            models.discriminator, rollout.melody[:n_data], rollout.chords[:n_data],
-            mask[:n_data])
+        adversarial[:n_real] = adversarial_reward(
+            models.discriminator, rollout.melody[:n_real], rollout.chords[:n_real],
+            mask[:n_real])
     members = None
     if models.ensemble is not None:
         members = member_scores(models.ensemble, rollout.melody, rollout.chords, mask)
@@ -187,17 +225,18 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
     return {k: sum(u[k] for u in updates) / len(updates) for k in updates[0]}
 
 
-def update_adversary(models: RLModels, optimizer: torch.optim.Optimizer, batch: FrameBatch,
-                     rollout: Rollout, scored: Scored, n_data: int, step: int,
-                     config: PPOConfig, scalars: dict[str, Any]) -> dict[str, float]:
-    """The discriminator's turn on the data-melody rows (data chords vs the policy's);
-    returns its metrics (empty without a discriminator)."""
-    if models.discriminator is None or not n_data or scored.adversarial is None:
+def update_adversary(models: RLModels, optimizer: torch.optim.Optimizer, batch: StepBatch,
+                     rollout: Rollout, scored: Scored, step: int, config: PPOConfig,
+                     scalars: dict[str, Any]) -> dict[str, float]:
+    """The discriminator's turn on the data rows (data chords vs the policy's); returns
+    its metrics (empty without a discriminator)."""
+    n_real = batch.n_real
+    if models.discriminator is None or not n_real or scored.adversarial is None:
         return {}
-    real = tuple(torch.from_numpy(a)[:n_data] for a in (batch.melody, batch.chords,
-                                                        batch.mask))
-    fake = (rollout.melody[:n_data], rollout.chords[:n_data], rollout.mask[:n_data])
-    mean_adversarial = scored.adversarial[:n_data].mean().item()
+    real = tuple(torch.from_numpy(a)[:n_real] for a in (batch.rows.melody, batch.rows.chords,
+                                                        batch.rows.mask))
+    fake = (rollout.melody[:n_real], rollout.chords[:n_real], rollout.mask[:n_real])
+    mean_adversarial = scored.adversarial[:n_real].mean().item()
     history = [*scalars["adversarial_history"], mean_adversarial]
     scalars["adversarial_history"] = history[-config.disc_reward_window:]
     result = update_discriminator(models.discriminator, optimizer, real, fake, step,
@@ -234,6 +273,20 @@ def step_row(rollout: Rollout, scored: Scored, values: torch.Tensor, targets: to
     return row
 
 
+def melody_batches(melody_data: Path | None, spec: TokenSpec, rows: int, config: PPOConfig
+                   ) -> TrainBatches | None:
+    """Batches of ``rows`` training melodies of a melody-only cache, tokenised with the
+    accompanist's vocabulary (None without a cache or rows); an error if one is missing."""
+    if not rows:
+        return None
+    if melody_data is None:
+        raise ValueError("melody_fraction > 0 needs a melody-only cache (--melodies)")
+    examples = song_examples(load_songs(melody_data, "train"), spec, config.max_frames)
+    if not examples:
+        raise ValueError(f"{melody_data} holds no training melodies")
+    return TrainBatches(examples, spec, rows, config.seed + 1, config.augment)
+
+
 def new_optimizer(models: RLModels, config: PPOConfig) -> torch.optim.Optimizer:
     """One AdamW with a parameter group each for the policy, the value head and the
     discriminator: each update leaves the other groups' gradients None, so they do not
@@ -258,11 +311,13 @@ def train_rl(
     device: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    melody_data: Path | None = None,
 ) -> dict[str, Any]:
     """Post-train the accompanist of ``mle_run`` with PPO into run directory ``out_dir``
     (resuming from its ``state.safetensors`` if there is one); returns the summary, also
     written to ``summary.json`` (a finished run returns it at once). ``run_info`` (recipe,
-    section) is recorded in ``config.json``."""
+    section) is recorded in ``config.json``. ``melody_data``: a melody-only cache whose
+    training melodies fill ``melody_fraction`` of each batch."""
     out_dir = Path(out_dir)
     if (out_dir / "summary.json").exists():
         log(f"{out_dir} already holds a finished RL run")
@@ -274,7 +329,10 @@ def train_rl(
     # setup: data, models, optimizer, resume ---------------------------------------------
     spec = load_spec(data_dir)
     examples = song_examples(load_songs(data_dir, "train"), spec, config.max_frames)
-    batches = TrainBatches(examples, spec, config.batch_size, config.seed, config.augment)
+    n_melody = round(config.melody_fraction * config.batch_size)
+    batches = TrainBatches(examples, spec, config.batch_size - n_melody, config.seed,
+                           config.augment)
+    melodies = melody_batches(melody_data, spec, n_melody, config)
     models = load_rl_models(config, spec, Path(mle_run), teacher_run, melody_run, reward_runs,
                             device)
     optimizer = new_optimizer(models, config)
@@ -283,7 +341,9 @@ def train_rl(
     info = {"rl": dataclasses.asdict(config), "data": str(data_dir), "mle_run": str(mle_run),
             "teacher_run": None if teacher_run is None else str(teacher_run),
             "melody_run": None if melody_run is None else str(melody_run),
-            "reward_runs": [str(r) for r in reward_runs], **(run_info or {})}
+            "reward_runs": [str(r) for r in reward_runs],
+            "melody_data": None if melody_data is None else str(melody_data),
+            **(run_info or {})}
     scalars = resume(out_dir, models, optimizer, info, log)
 
     metrics = (out_dir / "metrics.jsonl").open("a")
@@ -292,11 +352,11 @@ def train_rl(
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="rl", unit="step")
     while step < config.steps:
         torch.manual_seed(step_seed(config.seed, step, 2))  # dropout, if a model has any
-        batch = batches.batch(step)
+        batch = step_batch(batches, melodies, step, config)
         tick = time.perf_counter()
-        rollout, n_data = rollouts(models, batch, config, step, device)  # 1. rollout
+        rollout = rollouts(models, batch, config, step, device)  # 1. rollout
         seconds = {"rollout": time.perf_counter() - tick}
-        scored = score(models, rollout, n_data, config, scalars)  # 2. rewards
+        scored = score(models, rollout, batch.n_real, config, scalars)  # 2. rewards
         with torch.no_grad():  # 3. advantages
             values = models.value_head(rollout.hidden)  # (B, T, 2)
         attacks = credit.span_starts(rollout.chords, spec)
@@ -307,8 +367,8 @@ def train_rl(
         updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
                                 config, step)
         seconds["update"] = time.perf_counter() - tick
-        row = update_adversary(models, optimizer, batch, rollout, scored, n_data, step,
-                               config, scalars)  # 5. discriminator
+        row = update_adversary(models, optimizer, batch, rollout, scored, step, config,
+                               scalars)  # 5. discriminator
         step += 1  # 6. logging and checkpoints
         row.update(step_row(rollout, scored, values, targets, updates, seconds))
         row.update({f"charts/{k}": v for k, v in window_charts(
