@@ -33,13 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "sources: bach (music21's Bach chorales, no --input needed, or your own chorale "
             "MusicXML files); abc (ABC tunes with quoted chords); musicxml (lead sheets with "
             "<harmony>); midi (a melody track and a chord track); hooktheory (the "
-            "Hooktheory JSON dump, .json or .json.gz); pop909 (POP909 song folders)"
+            "Hooktheory JSON dump, .json or .json.gz); pop909 (POP909 song folders); essen "
+            "(music21's Essen folk songs, no --input needed: melodies without chords, split "
+            "by file, for RL rollouts and evaluation)"
         ),
     )
     build.add_argument("--source", required=True, choices=SOURCES, help="corpus format")
-    build.add_argument("--input", type=Path, help="a file or folder to read (all but bach)")
+    build.add_argument("--input", type=Path,
+                       help="a file or folder to read (all but bach and essen)")
     build.add_argument("--out", type=Path, required=True, help="cache directory to write")
-    build.add_argument("--limit", type=int, help="read at most N inputs (files or folders)")
+    build.add_argument("--limit", type=int, help="read at most N inputs (files or folders); "
+                       "essen: the first N tunes of every file")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(func=run_build)
 
@@ -68,13 +72,17 @@ def run_build(args: argparse.Namespace) -> int:
     )
     print("songs: " + ", ".join(f"{k} {v}" for k, v in report.songs.items()) + f" (total {songs})")
     stats = report.stats
-    print(
-        f"frames: {stats['frames']}, chord spans: {stats['chord_spans']}, distinct chords: "
-        f"{stats['distinct_chords']}, vocabulary: {stats['chord_vocab_size']} chords / "
-        f"{stats['token_vocab_size']} tokens"
-    )
-    top = list(stats["commonest_chords"].items())[:12]
-    print("commonest chords: " + " ".join(f"{c}:{n}" for c, n in top))
+    if stats.get("melody_only"):
+        print(f"melody only, {stats['frames']} frames; files per split: " + "; ".join(
+            f"{k} {', '.join(v)}" for k, v in stats["files"].items()))
+    else:
+        print(
+            f"frames: {stats['frames']}, chord spans: {stats['chord_spans']}, distinct chords: "
+            f"{stats['distinct_chords']}, vocabulary: {stats['chord_vocab_size']} chords / "
+            f"{stats['token_vocab_size']} tokens"
+        )
+        top = list(stats["commonest_chords"].items())[:12]
+        print("commonest chords: " + " ".join(f"{c}:{n}" for c, n in top))
     if report.skipped:
         print(f"skipped {len(report.skipped)}:")
         for skipped in report.skipped:
@@ -93,6 +101,7 @@ def run_stats(args: argparse.Namespace) -> int:
         key: stats[key]
         for key in (
             "source",
+            "melody_only",
             "songs",
             "chord_vocab_size",
             "token_vocab_size",

@@ -38,7 +38,7 @@ from cojam.data.sources import Skipped, song_problem
 from cojam.data.tokens import TokenSpec, chord_vocabulary, song_to_frames
 from cojam.music.song import Song
 
-SOURCES = ("bach", "abc", "musicxml", "midi", "hooktheory", "pop909")
+SOURCES = ("bach", "abc", "musicxml", "midi", "hooktheory", "pop909", "essen")
 SPLITS = ("train", "valid", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 PARSED_DIR = ".parsed"
@@ -83,22 +83,26 @@ class BuildReport:
 # ------------------------------------------------------------------------- reading
 
 
-def _parsed_key(source: str, path: Path) -> str:
+def _parsed_key(source: str, path: Path, limit: int | None = None) -> str:
     stat = path.stat()
     text = f"{PARSE_VERSION}|{source}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    if limit is not None:  # the first ``limit`` songs of the input, not all of them
+        text += f"|limit {limit}"
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _read_input(module: ModuleType, path: Path, budget: InputBudget) -> list[Song | Skipped]:
-    """All songs of one input, read within ``budget``. A reader failure we did not foresee
-    is reported as a skip naming the input and the error, so one bad file never stops a
-    build."""
+def _read_input(
+    module: ModuleType, path: Path, budget: InputBudget, limit: int | None = None
+) -> list[Song | Skipped]:
+    """All songs of one input (the first ``limit``), read within ``budget``. A reader
+    failure we did not foresee is reported as a skip naming the input and the error, so one
+    bad file never stops a build."""
     too_big = size_problem(path, budget)
     if too_big is not None:
         return [Skipped(str(path), too_big)]
     try:
         with time_limit(budget.seconds):
-            return list(module.read(path))
+            return list(module.read(path) if limit is None else module.read(path, limit))
     except OverTime:
         return [Skipped(str(path), f"reading took over {budget.seconds:g} s, the time budget "
                                    "per input; skipped")]
@@ -123,12 +127,14 @@ def read_source(
                          "the bytes and seconds one input may take)")
     if seconds_per_input is not None:
         budget = InputBudget(seconds_per_input, budget.bytes)
-    if input_path is None and source != "bach":
+    if input_path is None and source not in ("bach", "essen"):
         raise CacheError(f"source {source!r} needs --input PATH (a file or a folder)")
     inputs = module.find_inputs(None if input_path is None else Path(input_path))
     if not inputs:
         raise CacheError(f"no {source} inputs found under {input_path}")
-    if limit is not None:
+    # a reader with LIMIT_PER_INPUT reads the first ``limit`` songs of every input
+    per_input = limit if getattr(module, "LIMIT_PER_INPUT", False) else None
+    if limit is not None and per_input is None:
         inputs = inputs[:limit]
     parsed_dir = None if out_dir is None else Path(out_dir) / PARSED_DIR
     if parsed_dir is not None:
@@ -137,12 +143,13 @@ def read_source(
     skipped: list[Skipped] = []
     from_cache = 0
     for path in tqdm(inputs, desc=f"reading {source}", unit="file", disable=not progress):
-        cached = None if parsed_dir is None else parsed_dir / f"{_parsed_key(source, path)}.json"
+        key = _parsed_key(source, path, per_input)
+        cached = None if parsed_dir is None else parsed_dir / f"{key}.json"
         if cached is not None and cached.exists():
             items = _load_parsed(cached)
             from_cache += 1
         else:
-            items = _read_input(module, path, budget)
+            items = _read_input(module, path, budget, per_input)
             if cached is not None:
                 _save_parsed(cached, items)
         for item in items:
@@ -236,8 +243,14 @@ def build_cache(
 
     Raises ``CacheError`` when no song could be used; otherwise skipped inputs are listed
     in the report (and ``stats.json``) and the build succeeds. ``seconds_per_input``
-    replaces the reader's time budget.
+    replaces the reader's time budget. A melody-only source (``essen``) is built by
+    ``cojam.data.melody_cache`` instead.
     """
+    if getattr(reader_module(source), "MELODY_ONLY", False):
+        from cojam.data.melody_cache import build_melody_cache  # it builds on this module
+
+        return build_melody_cache(source, out_dir, input_path, limit, progress,
+                                  seconds_per_input)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport(source=source)

@@ -11,6 +11,11 @@ A reader module (``cojam.data.<format>``) defines:
 - ``BUDGET``: an ``InputBudget``, the most one input may take to read (bytes on disk,
   seconds); an input over it is skipped and named (``cojam.data.budget``).
 
+A melody-only reader (``essen``) also sets ``MELODY_ONLY = True`` and defines
+``split_of_file(name) -> str``, the split of every song of a file; the cache then builds
+it with ``cojam.data.melody_cache``. With ``LIMIT_PER_INPUT = True`` its ``read`` takes
+``limit`` and ``--limit N`` reads the first N songs of every input, not N inputs.
+
 Every song is checked at this boundary before it enters a cache (``song_problem``):
 finite times, at most ``MAX_SONG_BEATS`` beats, a meter that is one.
 """
