@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from cojam.live.host_check import host_allowed
 from cojam.live.protocol import MAX_MESSAGE_BYTES, RateLimit
 from cojam.live.server import create_app
 from cojam.live.session_log import read_session
@@ -20,7 +21,8 @@ START = {"v": 1, "type": "start", "tempo": 120, "beats_per_bar": 4, "lookahead":
 
 @pytest.fixture
 def app(model, tmp_path):
-    return create_app({"tiny": model}, tmp_path / "sessions")
+    return create_app({"tiny": model}, tmp_path / "sessions",
+                      host_names=("localhost", "testserver"))  # the test client's name
 
 
 @pytest.fixture
@@ -224,7 +226,8 @@ def test_cross_origin_socket_is_refused(client):
 
 
 def test_server_full(model, tmp_path):
-    with TestClient(create_app({"tiny": model}, tmp_path, max_sessions=1)) as client:
+    with TestClient(create_app({"tiny": model}, tmp_path, max_sessions=1,
+                               host_names=("testserver",))) as client:
         with client.websocket_connect("/ws") as first:
             started(first)
             with client.websocket_connect("/ws") as second:
@@ -283,3 +286,51 @@ def test_a_session_stopped_before_any_tick_downloads_as_midi(client):
         stopped = socket.receive_json()
     midi = client.get(stopped["midi"])
     assert midi.status_code == 200 and midi.content.startswith(b"MThd")
+
+
+@pytest.mark.parametrize("host,allowed", [
+    ("localhost:8811", True), ("127.0.0.1:8811", True), ("[::1]:8811", True),
+    ("192.168.1.20:8811", True), ("LOCALHOST", True), ("evil.example:8811", False),
+    ("localhost.evil.example", False), ("", False), ("[::1", False),
+])
+def test_host_check(host, allowed):
+    assert host_allowed(host, ("localhost",)) is allowed
+
+
+def test_dns_rebinding_is_refused_on_http_and_websockets(model, tmp_path):
+    """Issue 16: `Host: evil.example:8811` with a matching Origin was accepted, and HTTP
+    routes answered any Host."""
+    app = create_app({"tiny": model}, tmp_path)
+    with TestClient(app, base_url="http://evil.example:8811") as client:
+        response = client.get("/api/models")
+        assert response.status_code == 400 and "evil.example" in response.text
+        assert client.get("/").status_code == 400
+        with pytest.raises(WebSocketDisconnect) as info:
+            with client.websocket_connect("ws://evil.example:8811/ws", headers={
+                    "origin": "http://evil.example:8811"}) as socket:
+                socket.receive_json()
+        assert info.value.code == 1008
+    with TestClient(app, base_url="http://localhost:8811") as client:
+        assert client.get("/api/models").status_code == 200
+        with client.websocket_connect("ws://localhost:8811/ws",
+                                      headers={"origin": "http://localhost:8811"}) as s:
+            started(s)
+
+
+def test_an_idle_socket_is_closed_at_the_start_deadline(model, tmp_path):
+    """Issue 16: sockets that never sent start held every session slot for good."""
+    app = create_app({"tiny": model}, tmp_path, max_sessions=1, host_names=("testserver",),
+                     start_deadline=0.5)
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws") as idle:
+            error = idle.receive_json()
+            assert error["type"] == "error" and "no session started within 0.5 s" in (
+                error["message"])
+            with pytest.raises(WebSocketDisconnect) as info:
+                idle.receive_json()
+            assert info.value.code == 1008
+        with client.websocket_connect("/ws") as socket:  # the slot is free again
+            started(socket)
+            time.sleep(0.7)  # a started session has no deadline
+            socket.send_json({"v": 1, "type": "tick", "beat": 0.0})
+            assert socket.receive_json()["type"] == "plan"

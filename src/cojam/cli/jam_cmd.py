@@ -70,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     sessions_dir = args.sessions_dir or default_sessions_dir()
     print(f"cojam jam: models {', '.join(models)}; session logs in {sessions_dir}")
-    serve(create_app(models, sessions_dir), args.host, args.port, not args.no_browser)
+    serve(create_app(models, sessions_dir, host_names=("localhost", args.host)), args.host,
+          args.port, not args.no_browser)
     return 0

@@ -42,16 +42,19 @@ from cojam.models.online import OnlineModel
 
 MAX_SESSIONS = 32  # sessions at once; more are refused with close code 1013
 MAX_DROPPED = 5 * MESSAGE_BURST  # rate-limited messages before the socket is closed (1008)
+START_DEADLINE_SECONDS = 10.0  # a socket with no session started by then is closed (1008)
 
 
 class Hub:
     """What all sessions of one server share."""
 
     def __init__(self, models: dict[str, OnlineModel], sessions_dir: Path,
-                 max_sessions: int = MAX_SESSIONS):
+                 max_sessions: int = MAX_SESSIONS,
+                 start_deadline: float = START_DEADLINE_SECONDS):
         self.models = models
         self.sessions_dir = Path(sessions_dir)
         self.max_sessions = max_sessions
+        self.start_deadline = start_deadline
         self.active = 0
         self.created: set[str] = set()  # session ids this server logged (for downloads)
         self._limiter: anyio.CapacityLimiter | None = None
@@ -78,6 +81,7 @@ class Connection:
         self.log: SessionLog | None = None
         self.rate = RateLimit()
         self.dropped = 0
+        self.opened = time.monotonic()
 
     async def run(self) -> None:
         """Serve the socket until the client stops or leaves."""
@@ -91,7 +95,12 @@ class Connection:
         reason = "disconnect"
         try:
             while True:
-                message = await self.websocket.receive()
+                message = await self._receive()
+                if message is None:
+                    await self._error(f"no session started within {self.hub.start_deadline:g} "
+                                      "s of opening the socket", None)
+                    await self.websocket.close(code=1008, reason="no start")
+                    return
                 if message["type"] == "websocket.disconnect":
                     return
                 if not self.rate.allow(time.monotonic()):
@@ -120,6 +129,15 @@ class Connection:
             self.hub.active -= 1
             self._close_log(reason)
             self.engine = None  # frees the session's cache
+
+    async def _receive(self) -> dict[str, Any] | None:
+        """The next frame; None once the start deadline has passed with no session (an
+        idle socket must not hold one of the server's session slots)."""
+        if self.engine is not None:
+            return await self.websocket.receive()
+        with anyio.move_on_after(self.opened + self.hub.start_deadline - time.monotonic()):
+            return await self.websocket.receive()
+        return None
 
     async def _send(self, data: dict[str, Any]) -> None:
         await self.websocket.send_json(data)

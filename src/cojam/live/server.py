@@ -8,7 +8,9 @@ Routes:
 - ``WS /ws`` protocol v1 (``cojam.live.protocol``, ``docs/protocol.md``).
 
 A websocket opened from a web page must come from this server's own origin: a browser
-lets any site open a socket to localhost, and only the jam page should jam.
+lets any site open a socket to localhost, and only the jam page should jam. Every
+request must name this server in ``Host`` (``cojam.live.host_check``: no DNS rebinding).
+A websocket without ``Origin`` is not from a browser (a test, a script) and is served.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cojam.data.midi_export import song_to_midi
-from cojam.live.connection import MAX_SESSIONS, Connection, Hub
+from cojam.live.connection import MAX_SESSIONS, START_DEADLINE_SECONDS, Connection, Hub
+from cojam.live.host_check import SERVED_NAMES, HostCheck
 from cojam.live.session_log import SessionLogError, find_session, read_session, session_song
 from cojam.models.online import OnlineModel
 
@@ -54,11 +57,14 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 def create_app(models: dict[str, OnlineModel], sessions_dir: Path,
-               max_sessions: int = MAX_SESSIONS) -> FastAPI:
+               max_sessions: int = MAX_SESSIONS, host_names: tuple[str, ...] = SERVED_NAMES,
+               start_deadline: float = START_DEADLINE_SECONDS) -> FastAPI:
     """The jam app serving ``models`` (name -> accompanist) and logging to
-    ``sessions_dir``."""
-    hub = Hub(models, sessions_dir, max_sessions)
+    ``sessions_dir``, answering requests whose ``Host`` is one of ``host_names`` or an
+    IP address."""
+    hub = Hub(models, sessions_dir, max_sessions, start_deadline)
     app = FastAPI(title="cojam jam", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(HostCheck, names=host_names)
     app.state.hub = hub
 
     @app.get("/", include_in_schema=False)
