@@ -33,9 +33,14 @@ def run(args: argparse.Namespace) -> int:
     for key in ("stage", "recipe", "seed", "git_commit", "trained_on", "parameters"):
         if key in manifest:
             print(f"  {key}: {manifest[key]}")
-    print("  evaluation (test split):")
-    for system, metrics in manifest["evaluation"].items():
-        shown = ", ".join(f"{m} {metrics[m]:.3f}" for m in ("harmony", "vendi", "chord_entropy")
-                          if isinstance(metrics.get(m), int | float))
-        print(f"    {system}: {shown}")
+    for key, title in (("evaluation", "Bach test split"),
+                       ("evaluation_essen", "folk songs' test part, melodies only")):
+        if key not in manifest:
+            continue
+        print(f"  evaluation ({title}):")
+        for system, metrics in manifest[key].items():
+            shown = ", ".join(f"{m} {metrics[m]:.3f}" for m in
+                              ("harmony", "onsets_on_beats", "chord_changes_per_bar", "vendi")
+                              if isinstance(metrics.get(m), int | float))
+            print(f"    {system}: {shown}")
     return 0
