@@ -54,5 +54,6 @@ def melody(seed: int, beats: float, start: float = 0.0) -> list[tuple[int, float
 
 
 def settings(**changes) -> JamSettings:
-    return JamSettings(**{"lookahead": 4, "commit": 1, "count_in": 2, "listen": 0, "seed": 7,
+    return JamSettings(**{"lookahead": 4, "commit": 1, "count_in": 2, "listen": 0,
+                          "harmonic_rhythm": "free", "seed": 7,
                           **changes})

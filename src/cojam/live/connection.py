@@ -4,8 +4,9 @@ A ``Hub`` holds what sessions share (the models, the log folder, the session cou
 ``Connection`` holds what one session owns (its engine and KV cache, its log, its rate
 limit). Messages of one session are handled strictly in order, so every ``plan`` answers
 its ``tick`` in order; the model runs in a worker thread so other sessions' sockets stay
-responsive meanwhile. When the socket goes away, for any reason, the log is closed and
-the session's cache is dropped.
+responsive meanwhile. When the client stops, or the socket is closed for breaking the
+rules, the log is closed and the session's cache is dropped; when the socket just drops,
+the session is held for a grace period for its page to ``resume`` (``cojam.live.resume``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from cojam.live.engine import EngineError, JamSession
+from cojam.live.engine import MAX_TICK_ADVANCE_BEATS, EngineError, JamSession
 from cojam.live.model_choice import ModelChoiceError, choose
 from cojam.live.protocol import (
     MESSAGE_BURST,
@@ -28,6 +29,7 @@ from cojam.live.protocol import (
     NoteOn,
     ProtocolError,
     RateLimit,
+    Resume,
     Start,
     Stop,
     Tick,
@@ -37,6 +39,7 @@ from cojam.live.protocol import (
     ready_message,
     stopped_message,
 )
+from cojam.live.resume import HeldSession, Resumable, new_token
 from cojam.live.session_log import SessionLog, new_session_id
 from cojam.models.online import OnlineModel
 
@@ -57,6 +60,7 @@ class Hub:
         self.start_deadline = start_deadline
         self.active = 0
         self.created: set[str] = set()  # session ids this server logged (for downloads)
+        self.resumable = Resumable()  # sessions whose socket dropped, by resume token
         self._limiter: anyio.CapacityLimiter | None = None
 
     @property
@@ -82,11 +86,13 @@ class Connection:
         self.rate = RateLimit()
         self.dropped = 0
         self.opened = time.monotonic()
+        self.model_name = ""
+        self.token = ""  # the session's resume token
 
     async def run(self) -> None:
         """Serve the socket until the client stops or leaves."""
         await self.websocket.accept()
-        if self.hub.active >= self.hub.max_sessions:
+        if self.hub.active + len(self.hub.resumable) >= self.hub.max_sessions:
             await self._send(error_message(f"the server is full ({self.hub.max_sessions} "
                                            f"sessions); try again later"))
             await self.websocket.close(code=1013)
@@ -102,6 +108,7 @@ class Connection:
                     await self.websocket.close(code=1008, reason="no start")
                     return
                 if message["type"] == "websocket.disconnect":
+                    reason = "dropped"
                     return
                 if not self.rate.allow(time.monotonic()):
                     self.dropped += 1
@@ -124,11 +131,14 @@ class Connection:
                 except (EngineError, ModelChoiceError) as e:
                     await self._error(str(e), getattr(parsed, "type", None))
         except WebSocketDisconnect:
-            return
+            reason = "dropped"
         finally:
             self.hub.active -= 1
-            self._close_log(reason)
-            self.engine = None  # frees the session's cache
+            if reason == "dropped" and self.engine is not None and self.log is not None:
+                self._hold()
+            else:
+                self._close_log(reason)
+            self.engine = None  # frees the session's cache, unless held for a resume
 
     async def _receive(self) -> dict[str, Any] | None:
         """The next frame; None once the start deadline has passed with no session (an
@@ -147,13 +157,27 @@ class Connection:
             self.log.write("error", message=message, ref=ref)
         await self._send(error_message(message, ref))
 
+    def _hold(self) -> None:
+        """Keep the session for its page to resume; a disconnect ends it after the
+        grace period."""
+        assert self.engine is not None and self.log is not None
+        self.log.write("dropped", beat=self.engine.last_beat or 0.0)
+
+        def expire(held: HeldSession) -> None:
+            held.log.write("stopped", reason="disconnect", beat=held.engine.last_beat or 0.0)
+            held.log.close()
+
+        self.hub.resumable.hold(self.token, HeldSession(self.engine, self.log,
+                                                        self.model_name), expire)
+
     def _close_log(self, reason: str) -> None:
         if self.log is not None and not self.log.closed:
             beat = self.engine.last_beat if self.engine is not None else None
             self.log.write("stopped", reason=reason, beat=beat or 0.0)
             self.log.close()
 
-    async def _handle(self, message: Start | NoteOn | NoteOff | Tick | Stop) -> bool:
+    async def _handle(self, message: Start | Resume | NoteOn | NoteOff | Tick | Stop
+                      ) -> bool:
         """Act on one message; True when the session is over."""
         if isinstance(message, Stop):
             session = self.log.id if self.log is not None else None
@@ -163,6 +187,9 @@ class Connection:
             return True
         if isinstance(message, Start):
             await self._start(message)
+            return False
+        if isinstance(message, Resume):
+            await self._resume(message)
             return False
         if self.engine is None or self.log is None:
             raise ProtocolError(f"send start before {message.type}", message.type)
@@ -188,8 +215,47 @@ class Connection:
         self.log = SessionLog(self.hub.sessions_dir, session_id,
                               {"model": name, "settings": asdict(settings)})
         self.hub.created.add(session_id)
-        self.engine = engine
-        await self._send(ready_message(session_id, list(self.hub.models), name, settings))
+        self.engine, self.model_name, self.token = engine, name, new_token()
+        await self._send(ready_message(session_id, list(self.hub.models), name, settings,
+                                       self.token, self.hub.resumable.grace))
+
+    async def _resume(self, message: Resume) -> None:
+        if self.engine is not None:
+            raise ProtocolError("the session has already started; resume on a new socket",
+                                "resume")
+        held = self.hub.resumable.take(message.token)
+        if held is None:
+            raise ProtocolError("no session to resume with this token (it was stopped, or "
+                                "its grace period ran out)", "resume")
+        self.engine, self.log, self.model_name = held.engine, held.log, held.model
+        self.token = message.token
+        self.log.write("resumed", beat=held.engine.last_beat or 0.0)
+        if message.beat is not None:
+            await self._catch_up(message.beat)
+        beat = held.engine.last_beat
+        await self._send(ready_message(self.log.id, list(self.hub.models), held.model,
+                                       held.engine.settings, self.token,
+                                       self.hub.resumable.grace, resumed=True, beat=beat))
+
+    async def _catch_up(self, beat: float) -> None:
+        """Tick through the time the socket was away, so the page's next tick is not a
+        jump; what was committed meanwhile heard silence. At most what the grace period
+        allows at the session's tempo (and a tick's jump), so a client cannot make the
+        server tick for hours."""
+        assert self.engine is not None and self.log is not None
+        settings = self.engine.settings
+        away = self.hub.resumable.grace * settings.tempo / 60 + MAX_TICK_ADVANCE_BEATS
+        clock = self.engine.last_beat or 0.0
+        if beat - clock > away:
+            raise ProtocolError(f"resume.beat {beat} is more than {away:g} beats after the "
+                                f"session's last tick ({clock}); the grace period is shorter",
+                                "resume")
+        while clock < beat:
+            clock = min(beat, clock + MAX_TICK_ADVANCE_BEATS)
+            plan = await anyio.to_thread.run_sync(self.engine.tick, clock,
+                                                  limiter=self.hub.limiter)
+            for symbol, onset in plan.new_commits:
+                self.log.write("commit", symbol=symbol, onset=onset)
 
     async def _tick(self, beat: float) -> None:
         assert self.engine is not None and self.log is not None

@@ -57,7 +57,7 @@ import torch
 
 from cojam.data.tokens import BOS
 from cojam.live.decoder import DRAFT_TOKENS, Decoder
-from cojam.live.harmonic_rhythm import grid_frames, may_change
+from cojam.live.harmonic_rhythm import DEFAULT_RHYTHM, grid_frames, may_change
 from cojam.live.melody_input import MelodyInput, MelodyInputError
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
@@ -89,7 +89,7 @@ class JamSettings:
     listen: int = 8
     """beats of melody the model hears before it plays: no chord until ``listen`` beats
     after the first note it heard (ReaLJam listens 8 beats)"""
-    harmonic_rhythm: str = "free"
+    harmonic_rhythm: str = DEFAULT_RHYTHM
     """where a chord may change: ``free``, ``beat``, ``half-bar`` or ``bar``
     (``cojam.live.harmonic_rhythm``)"""
     temperature: float = 1.0

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cojam.live.engine import JamSettings
+from cojam.live.harmonic_rhythm import DEFAULT_RHYTHM
 from cojam.live.plan import PlannedChord
 
 PROTOCOL_VERSION = 1
@@ -119,6 +120,8 @@ class Start(_Message):
     lookahead: int = Field(8, ge=1, le=16)
     commit: int = Field(2, ge=1, le=16)
     count_in: int = Field(8, ge=0, le=64)
+    listen: int = Field(8, ge=0, le=64)
+    harmonic_rhythm: Literal["free", "beat", "half-bar", "bar"] = DEFAULT_RHYTHM
     model: str = Field("default", min_length=1, max_length=100)
     temperature: float = Field(1.0, ge=0, le=2, allow_inf_nan=False)
     seed: int | None = Field(None, ge=0, le=2**53)
@@ -133,7 +136,8 @@ class Start(_Message):
     def settings(self, seed: int) -> JamSettings:
         return JamSettings(
             tempo=self.tempo, beats_per_bar=self.beats_per_bar, lookahead=self.lookahead,
-            commit=self.commit, count_in=self.count_in, temperature=self.temperature, seed=seed,
+            commit=self.commit, count_in=self.count_in, listen=self.listen,
+            harmonic_rhythm=self.harmonic_rhythm, temperature=self.temperature, seed=seed,
         )
 
 
@@ -156,15 +160,26 @@ class Tick(_Message):
     beat: Beat
 
 
+class Resume(_Message):
+    """Take up a session whose socket dropped, within its grace period; answered by
+    ``ready`` (with ``resumed`` true). ``token`` is the ``resume`` of its ``ready``."""
+
+    type: Literal["resume"]
+    token: str = Field(min_length=1, max_length=100)
+    beat: Beat | None = None
+    """the client's clock now: the session is ticked through the time it was away"""
+
+
 class Stop(_Message):
     """End the session; answered by ``stopped``, then the socket closes."""
 
     type: Literal["stop"]
 
 
-ClientMessage = Start | NoteOn | NoteOff | Tick | Stop
+ClientMessage = Start | Resume | NoteOn | NoteOff | Tick | Stop
 MESSAGE_TYPES: dict[str, type[_Message]] = {
-    "start": Start, "note_on": NoteOn, "note_off": NoteOff, "tick": Tick, "stop": Stop,
+    "start": Start, "resume": Resume, "note_on": NoteOn, "note_off": NoteOff, "tick": Tick,
+    "stop": Stop,
 }
 
 
@@ -207,10 +222,12 @@ def parse_client_message(data: str | bytes) -> ClientMessage:
 
 # ---------------------------------------------------------------- server -> client
 
-def ready_message(session: str, models: list[str], model: str, settings: JamSettings
-                  ) -> dict[str, Any]:
+def ready_message(session: str, models: list[str], model: str, settings: JamSettings,
+                  resume: str, grace_seconds: float, resumed: bool = False,
+                  beat: float | None = None) -> dict[str, Any]:
     return {"v": PROTOCOL_VERSION, "type": "ready", "session": session, "models": models,
-            "model": model, "settings": asdict(settings)}
+            "model": model, "settings": asdict(settings), "resume": resume,
+            "grace_s": grace_seconds, "resumed": resumed, "beat": beat}
 
 
 def plan_message(beat: float, chords: list[PlannedChord], compute_ms: float) -> dict[str, Any]:
