@@ -14,6 +14,7 @@ from cojam.eval.baselines import (
     harmonise,
     one_chord,
     random_chords,
+    tonic_causal,
 )
 from cojam.eval.pieces import Piece
 from cojam.eval.scoring import score_outputs
@@ -138,3 +139,11 @@ def test_rule_causal_never_reads_the_beat_it_harmonises(spec):
     other[5] = 70
     changed = beat_chords(harmonise(melody_row(other, spec), spec, causal=True), spec)
     assert changed[:6] == chords[:6]
+
+
+def test_tonic_causal_holds_the_tonic_of_the_key_heard_so_far(spec):
+    tune = [60, 64, 67, 72, 67, 64, 60, 60]  # C major arpeggio
+    row = tonic_causal([Piece("t", melody_row(tune, spec), np.zeros(0), 4.0, 0)], 0, spec)[0]
+    chords = beat_chords(row, spec)
+    assert chords[0] is None and set(chords[1:]) == {"C"}  # silent until it has heard
+    assert int(row[4]) == spec.chord_on("C") and int(row[8]) == spec.chord_hold("C")

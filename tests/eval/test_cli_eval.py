@@ -24,7 +24,8 @@ def test_eval_with_models_rewards_selfplay_and_report(tiny_cache, tiny_runs, tin
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
     assert set(results["systems"]) == {"ground_truth", "random", "rule_causal", "rule_based",
-                                       "one_chord", "every_frame", "mle", "teacher"}
+                                       "one_chord", "tonic_causal", "every_frame", "mle",
+                                       "teacher"}
     for values in results["systems"].values():
         assert {"harmony", "chord_entropy", "vendi", "distinct_chords",
                 "adaptation_beats", "reward/contrastive"} <= set(values)

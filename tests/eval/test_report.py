@@ -28,7 +28,7 @@ def test_results_hold_every_system_and_required_metric(eval_dir):
     results = json.loads((eval_dir / "results.json").read_text())
     systems = results["systems"]
     assert list(systems) == ["ground_truth", "random", "rule_causal", "rule_based", "one_chord",
-                            "every_frame"]
+                            "tonic_causal", "every_frame"]
     for name, values in systems.items():
         assert all(key in values for key in REQUIRED), name
         assert set(results["intervals"][name]) >= set(REQUIRED) - {"adaptation_beats"}
@@ -49,7 +49,7 @@ def test_report_files_and_tables(eval_dir):
         assert (eval_dir / figure).stat().st_size > 1000
         assert f"]({figure})" in text
     for name in ("ground_truth", "random", "rule_causal", "rule_based", "one_chord",
-                 "every_frame"):
+                 "tonic_causal", "every_frame"):
         assert f"| `{name}` |" in text
     assert "Reward models: none were given." in text
     assert "FAIL" not in text and text.count("PASS") >= 6

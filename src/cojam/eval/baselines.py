@@ -16,7 +16,11 @@
   each beat's chord is chosen from the melody heard *before* that beat only (the key
   from everything heard so far, the chord covering the previous beat's notes). This is
   the baseline an online model has to beat;
-- ``one_chord`` (degenerate) — the tonic triad of the whole melody's key, held forever;
+- ``one_chord`` (degenerate) — the tonic triad of the whole melody's key, held forever
+  (the key is read from the whole melody: lookahead an online model does not have);
+- ``tonic_causal`` (degenerate) — the tonic triad of the key heard so far (the
+  ``rule_causal`` key), re-chosen on each beat and held while the key stays: one chord
+  per key, played fairly;
 - ``every_frame`` (degenerate) — a random primary chord of the key re-attacked on every
   sixteenth.
 
@@ -144,6 +148,25 @@ def one_chord(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.nd
     return rows
 
 
+def tonic_causal(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.ndarray]:
+    """Degenerate but fair: each beat, the tonic triad of the key estimated from the
+    melody before that beat (silence before any melody)."""
+    decay = 0.5 ** (1.0 / KEY_HALF_LIFE_BEATS)
+    rows = []
+    for piece in pieces:
+        pitches = melody_pitches(piece.melody, spec)
+        step = spec.frames_per_beat
+        starts = list(range(0, len(pitches), step))
+        heard, key, symbols = np.zeros(12), None, []
+        for start in starts:
+            if heard.sum() > 0:
+                key = estimate_key(heard, current=key, margin=KEY_SWITCH_MARGIN)
+            symbols.append(None if key is None else key.tonic_triad.symbol)
+            heard = heard * decay + pitch_class_histogram(pitches[start : start + step])
+        rows.append(chord_row(symbols, starts, len(pitches), spec))
+    return rows
+
+
 def every_frame(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.ndarray]:
     """Degenerate: a random primary chord of the key, re-attacked every frame."""
     rng = np.random.default_rng(seed)
@@ -160,7 +183,7 @@ def every_frame(pieces: Sequence[Piece], seed: int, spec: TokenSpec) -> list[np.
 
 
 REFERENCE_BASELINES = ("ground_truth", "random", "rule_causal", "rule_based")
-DEGENERATE_BASELINES = ("one_chord", "every_frame")
+DEGENERATE_BASELINES = ("one_chord", "tonic_causal", "every_frame")
 
 
 def baseline_systems(spec: TokenSpec, degenerate: bool = True) -> dict[str, System]:
@@ -173,5 +196,6 @@ def baseline_systems(spec: TokenSpec, degenerate: bool = True) -> dict[str, Syst
     }
     if degenerate:
         systems["one_chord"] = partial(one_chord, spec=spec)
+        systems["tonic_causal"] = partial(tonic_causal, spec=spec)
         systems["every_frame"] = partial(every_frame, spec=spec)
     return systems
