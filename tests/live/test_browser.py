@@ -1,6 +1,8 @@
 """End to end in a real browser: the real server with a tiny model, headless Chromium,
 a scripted melody played on the computer keyboard; chords must reach the timeline and
-the audio graph. Saves a screenshot to test-artifacts/jam-page.png.
+the audio graph. Saves a screenshot to test-artifacts/jam-page.png. Then the ways a
+session used to get lost: Stop then Start at once, a dropped socket, and the opening,
+where the model must listen before it plays.
 
 Uses the system's Chromium (Debian package ``chromium``), never a browser downloaded by
 Playwright; skipped with the reason when there is none.
@@ -35,8 +37,12 @@ MELODY = ["KeyZ", "KeyC", "KeyB", "KeyC", "KeyV", "KeyN", "Comma", "KeyB", "KeyQ
 
 
 @pytest.fixture
-def server_url(model, tmp_path):
-    app = create_app({"tiny": model}, tmp_path / "sessions")
+def app(model, tmp_path):
+    return create_app({"tiny": model}, tmp_path / "sessions")
+
+
+@pytest.fixture
+def server_url(app):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -62,8 +68,8 @@ def test_jam_in_a_browser(server_url, tmp_path):
         page.on("pageerror", lambda error: page_errors.append(str(error)))
         page.goto(server_url)
         page.wait_for_function("document.querySelectorAll('#model option').length > 0")
-        for control, value in (("#tempo", "150"), ("#count-in", "4"), ("#lookahead", "8"),
-                               ("#commit", "2"), ("#temperature", "1")):
+        for control, value in (("#tempo", "150"), ("#count-in", "4"), ("#listen", "2"),
+                               ("#lookahead", "8"), ("#commit", "2"), ("#temperature", "1")):
             page.fill(control, value)
         page.click("#start")
         page.wait_for_function("window.cojam.state.running", timeout=10_000)
@@ -101,3 +107,120 @@ def test_jam_in_a_browser(server_url, tmp_path):
     assert len(logs) == 1
     events = read_session(logs[0])
     assert sum(e["type"] == "note_on" for e in events) == len(MELODY) + 1
+
+
+@pytest.fixture
+def page(server_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server_url)
+        page.wait_for_function("document.querySelectorAll('#model option').length > 0")
+        yield page
+        browser.close()
+        assert errors == []
+
+
+def plans_now(page) -> int:
+    return page.evaluate("window.cojam.stats.plans")
+
+
+def committed(page) -> dict[str, str]:
+    return page.evaluate("""Object.fromEntries([...window.cojam.state.jam.committed.values()]
+        .map((c) => [c.onset.toFixed(2), c.symbol]))""")
+
+
+def test_stop_then_start_twenty_times_every_new_session_plays(page, app):
+    page.fill("#count-in", "0")
+    sessions = []
+    for _ in range(20):
+        before = plans_now(page)
+        page.click("#start")  # Start
+        page.wait_for_function("window.cojam.state.running", timeout=10_000)
+        page.wait_for_function(f"window.cojam.stats.plans > {before} + 2", timeout=10_000)
+        sessions.append(page.evaluate("window.cojam.state.session"))
+        page.click("#start")  # Stop, then at once Start again
+    page.click("#start")
+    page.wait_for_function("window.cojam.state.running", timeout=10_000)
+    before = plans_now(page)
+    page.wait_for_function(f"window.cojam.stats.plans > {before} + 2", timeout=10_000)
+    page.wait_for_timeout(1000)  # the last session is not ended by an old socket's events
+    assert page.evaluate("window.cojam.state.running")
+    assert page.text_content("#status-text").startswith("jamming")
+    assert len(set(sessions)) == 20
+    page.click("#start")
+    page.wait_for_function("document.getElementById('status-text').textContent"
+                           " === 'session saved'", timeout=10_000)
+    deadline = time.monotonic() + 10
+    while app.state.hub.active and time.monotonic() < deadline:  # every socket closed
+        time.sleep(0.05)
+    assert app.state.hub.active == 0 and len(app.state.hub.resumable) == 0
+
+
+def test_a_dropped_socket_is_shown_retried_and_resumed(page, app, tmp_path):
+    for control, value in (("#count-in", "2"), ("#listen", "0"), ("#tempo", "160")):
+        page.fill(control, value)
+    page.click("#start")
+    page.wait_for_function("window.cojam.state.running", timeout=10_000)
+    page.keyboard.down("KeyZ")
+    page.wait_for_function("""[...window.cojam.state.jam.committed.values()]
+        .filter((c) => c.symbol !== "N").length > 2""", timeout=20_000)
+    before = committed(page)
+    session = page.evaluate("window.cojam.state.session")
+    page.evaluate("window.cojam.drop()")
+    page.wait_for_function("window.cojam.stats.reconnects >= 1", timeout=10_000)
+    page.wait_for_function("document.getElementById('status-text').textContent"
+                           ".startsWith('resumed')", timeout=20_000)
+    plans = plans_now(page)
+    page.wait_for_function(f"window.cojam.stats.plans > {plans} + 4", timeout=10_000)
+    page.keyboard.up("KeyZ")
+    after = committed(page)
+    assert all(after[onset] == symbol for onset, symbol in before.items())
+    assert page.evaluate("window.cojam.state.session") == session
+    page.click("#start")
+    page.wait_for_function("document.getElementById('status-text').textContent"
+                           " === 'session saved'", timeout=10_000)
+    events = read_session(tmp_path / "sessions" / f"{session}.jsonl")
+    kinds = [e["type"] for e in events]
+    assert kinds.count("dropped") == 1 and kinds.count("resumed") == 1
+    assert kinds[-1] == "stopped" and events[-1]["reason"] == "stop"
+    logged = {f"{e['onset']:.2f}": e["symbol"] for e in events if e["type"] == "commit"}
+    assert all(logged[onset] == symbol for onset, symbol in after.items()
+               if onset in logged)
+
+
+def test_the_opening_is_heard_before_a_chord_is_played(page):
+    """A C-major scale: no chord before the first note, nor in the listening beats."""
+    for control, value in (("#count-in", "2"), ("#listen", "4"), ("#tempo", "160"),
+                           ("#temperature", "1.5")):
+        page.fill(control, value)
+    page.click("#start")
+    page.wait_for_function("window.cojam.state.jam && window.cojam.state.jam.beat > 3",
+                           timeout=10_000)
+    first = None
+    for code in ("KeyZ", "KeyX", "KeyC", "KeyV", "KeyB", "KeyN", "KeyM", "Comma") * 2:
+        page.keyboard.down(code)
+        first = first if first is not None else page.evaluate(
+            "window.cojam.state.jam.melody[0].on")
+        page.wait_for_timeout(300)
+        page.keyboard.up(code)
+    page.wait_for_function(f"window.cojam.state.jam.beat > {first} + 6", timeout=10_000)
+    chords = committed(page)
+    assert all(symbol == "N" for onset, symbol in chords.items()
+               if float(onset) < first + 4 - 0.25)
+    assert any(symbol != "N" for symbol in chords.values())
+    page.click("#start")
+
+
+def test_clamped_values_are_shown(page):
+    page.fill("#tempo", "999")
+    page.fill("#temperature", "5")
+    page.click("#start")
+    page.wait_for_function("window.cojam.state.running", timeout=10_000)
+    assert page.input_value("#tempo") == "240" and page.input_value("#temperature") == "2"
+    notice = page.text_content("#notice")
+    assert "tempo 999 → 240" in notice and "temperature 5 → 2" in notice
+    page.click("#start")

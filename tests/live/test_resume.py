@@ -58,7 +58,7 @@ def test_a_dropped_socket_resumes_with_every_commitment_intact(app, tmp_path):
             assert ready["resumed"] is False and ready["grace_s"] > 0 and ready["resume"]
             assert ready["settings"]["listen"] == 0
             before = jam(socket, beats(0, 6))
-        # the socket dropped without a stop: the session is held, not ended
+            socket.close(code=1006)  # the socket drops (not closed on purpose: 1000)
         assert len(app.state.hub.resumable) == 1
         with client.websocket_connect(WS) as socket:
             socket.send_json({"v": 1, "type": "resume", "token": ready["resume"]})
@@ -106,6 +106,7 @@ def test_a_held_session_ends_when_its_grace_period_runs_out(app, tmp_path):
             socket.send_json({**START})
             ready = socket.receive_json()
             jam(socket, beats(0, 3))
+            socket.close(code=1006)
         path = tmp_path / "sessions" / f"{ready['session']}.jsonl"
         deadline = time.monotonic() + 30
         while read_session(path)[-1]["type"] != "stopped" and time.monotonic() < deadline:
@@ -138,6 +139,7 @@ def test_a_resume_ticks_through_the_time_away(app, tmp_path):
             socket.send_json({**START})
             ready = socket.receive_json()
             jam(socket, beats(0, 4))
+            socket.close(code=1006)
         with client.websocket_connect(WS) as socket:
             socket.send_json({"v": 1, "type": "resume", "token": ready["resume"], "beat": 40.0})
             again = socket.receive_json()
@@ -148,3 +150,14 @@ def test_a_resume_ticks_through_the_time_away(app, tmp_path):
     commits = [e for e in read_session(tmp_path / "sessions" / f"{ready['session']}.jsonl")
                if e["type"] == "commit"]
     assert max(e["onset"] for e in commits) > 40.0
+
+
+def test_a_socket_closed_on_purpose_ends_its_session(app, tmp_path):
+    with TestClient(app) as client, client.websocket_connect(WS) as socket:
+        socket.send_json({**START})
+        ready = socket.receive_json()
+        jam(socket, beats(0, 1))
+        socket.close(code=1000)
+    events = read_session(tmp_path / "sessions" / f"{ready['session']}.jsonl")
+    assert events[-1]["type"] == "stopped" and events[-1]["reason"] == "disconnect"
+    assert len(app.state.hub.resumable) == 0

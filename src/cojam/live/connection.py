@@ -48,6 +48,13 @@ MAX_DROPPED = 5 * MESSAGE_BURST  # rate-limited messages before the socket is cl
 START_DEADLINE_SECONDS = 10.0  # a socket with no session started by then is closed (1008)
 
 
+def _disconnect_reason(code: int | None) -> str:
+    """``dropped`` (held for a resume) unless the client closed the socket on purpose: a
+    normal closure (1000, or 1005 for a close frame without a code) or a page going away
+    (1001, which takes its resume token with it)."""
+    return "disconnect" if code in (1000, 1001, 1005) else "dropped"
+
+
 class Hub:
     """What all sessions of one server share."""
 
@@ -108,7 +115,7 @@ class Connection:
                     await self.websocket.close(code=1008, reason="no start")
                     return
                 if message["type"] == "websocket.disconnect":
-                    reason = "dropped"
+                    reason = _disconnect_reason(message.get("code"))
                     return
                 if not self.rate.allow(time.monotonic()):
                     self.dropped += 1
@@ -130,8 +137,8 @@ class Connection:
                     await self._error(str(e), e.ref)
                 except (EngineError, ModelChoiceError) as e:
                     await self._error(str(e), getattr(parsed, "type", None))
-        except WebSocketDisconnect:
-            reason = "dropped"
+        except WebSocketDisconnect as e:
+            reason = _disconnect_reason(e.code)
         finally:
             self.hub.active -= 1
             if reason == "dropped" and self.engine is not None and self.log is not None:

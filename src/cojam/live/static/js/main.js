@@ -13,17 +13,20 @@ import { Timeline } from "./timeline.js";
 const $ = (id) => document.getElementById(id);
 const stats = {
   ticksSent: 0, plans: 0, chordsScheduled: 0, audioNodes: 0, clicks: 0, notesSent: 0,
-  errors: 0, lateChords: 0, lastComputeMs: null,
+  errors: 0, lateChords: 0, lastComputeMs: null, lastRoundTripMs: null, roundTrips: [],
+  reconnects: 0,
 };
-const state = { running: false, session: null, lastError: null, jam: null };
-window.cojam = { stats, state };
+const state = { running: false, session: null, lastError: null, jam: null, tooSlow: false };
+// drop(): close the socket as a network failure would, to try the reconnection by hand
+window.cojam = { stats, state, drop: () => socket && socket.drop() };
 
 let synth = null;
 let socket = null;
 let timer = null;
 let frozenBeat = 0;
 const timeline = new Timeline($("timeline"));
-const controls = ["tempo", "count-in", "lookahead", "commit", "temperature", "model"].map($);
+const controls = ["tempo", "count-in", "listen", "rhythm", "lookahead", "commit", "temperature",
+  "model"].map($);
 
 function ensureSynth() {
   if (!synth) synth = new Synth(stats);
@@ -36,19 +39,33 @@ function status(text, kind = "") {
   $("connection").className = `dot ${kind}`;
 }
 
-function number(id, low, high) {
-  const value = Number($(id).value);
-  return Math.min(high, Math.max(low, Number.isFinite(value) ? value : low));
+// A value out of its field's range is clamped, and the field shows what will be used,
+// with a note saying so, rather than silently playing something else than was typed.
+const clampedNotes = [];
+function number(id, low, high, round = false) {
+  const typed = Number($(id).value);
+  let value = Math.min(high, Math.max(low, Number.isFinite(typed) ? typed : low));
+  if (round) value = Math.round(value);
+  if (value !== typed) {
+    clampedNotes.push(`${id} ${$(id).value || "(empty)"} → ${value}`);
+    $(id).value = String(value);
+  }
+  return value;
 }
 
 function settings() {
-  const lookahead = Math.round(number("lookahead", 1, 16));
-  return {
-    tempo: number("tempo", 40, 240), countIn: Math.round(number("count-in", 0, 32)),
-    lookahead, commit: Math.min(lookahead, Math.round(number("commit", 1, 16))),
+  clampedNotes.length = 0;
+  const lookahead = number("lookahead", 1, 16, true);
+  const chosen = {
+    tempo: number("tempo", 40, 240), countIn: number("count-in", 0, 32, true),
+    lookahead, commit: number("commit", 1, lookahead, true),
+    listen: number("listen", 0, 32, true), rhythm: $("rhythm").value,
     temperature: number("temperature", 0, 2), model: $("model").value || "default",
     beatsPerBar: 4, metronome: $("metronome").checked,
   };
+  session.clamped = clampedNotes.length ? `clamped: ${clampedNotes.join(", ")}` : "";
+  $("notice").textContent = session.clamped;
+  return chosen;
 }
 
 // ------------------------------------------------------------------ notes
@@ -73,47 +90,128 @@ $("octave-up").addEventListener("click", () => keyboard.shift(12));
 new MidiInput($("midi-input"), { noteOn, noteOff, status: (text) => status(text, "error") });
 
 // ------------------------------------------------------------------ session
+// Every socket belongs to one session (an epoch): a socket's late events (the old
+// session's "stopped", its close) are ignored once the musician has started anew. A
+// socket that fails before the session is ready is retried; one that drops mid-session
+// is reconnected and the session resumed (its token from "ready"), the clock running on.
+const RETRY_MS = [500, 1000, 2000, 4000, 8000];
+const STOP_CLOSE_MS = 10000; // a stopped socket the server has not closed by then is closed
+let epoch = 0;
+const session = { token: null, retries: 0, retryTimer: null, chosen: null };
+
 async function start() {
   const chosen = settings();
   await ensureSynth().resume();
-  status("connecting…");
+  epoch += 1;
+  Object.assign(session, { token: null, retries: 0, chosen });
+  stats.roundTrips = [];
   $("start").disabled = true;
-  socket = new JamSocket({
+  connect(startMessage(chosen));
+}
+
+function startMessage(chosen) {
+  return {
+    type: "start", tempo: chosen.tempo, beats_per_bar: chosen.beatsPerBar,
+    lookahead: chosen.lookahead, commit: chosen.commit, count_in: chosen.countIn,
+    listen: chosen.listen, harmonic_rhythm: chosen.rhythm, model: chosen.model,
+    temperature: chosen.temperature,
+  };
+}
+
+function connect(first) {
+  const mine = epoch;
+  const current = () => mine === epoch && socket === jamSocket;
+  const jamSocket = new JamSocket({
     ready(message) {
-      state.jam = new Jam(chosen, synth, stats);
-      state.running = true;
-      state.session = message.session;
-      timer = setInterval(loop, SCHEDULE_EVERY_MS);
-      $("download").href = `/api/sessions/${message.session}/midi`;
-      $("download").hidden = false;
-      $("rec").hidden = false;
-      setRunning(true);
-      status(`jamming with ${message.model}`, "on");
+      if (current()) ready(message);
     },
-    plan(message) {
-      if (state.jam) state.jam.applyPlan(message);
+    plan(message, roundTrip) {
+      if (!current() || !state.jam) return;
+      state.jam.applyPlan(message);
+      measured(roundTrip);
     },
     error(message) {
+      if (!current()) return;
       stats.errors += 1;
       state.lastError = message.message;
       status(message.message, "error");
-      if (!state.running && socket) {
-        socket.close(); // the start was refused: the next Start opens a fresh socket
-        setRunning(false);
+      if (message.ref === "start" || message.ref === "resume") {
+        jamSocket.close(); // refused: the next Start opens a fresh socket
+        if (state.running) finish(`could not resume: ${message.message}`);
+        else setRunning(false);
       }
     },
     stopped() {
-      finish("session saved");
+      jamSocket.close();
+      if (mine === epoch) finish("session saved");
     },
-    closed() {
-      finish(state.running ? "connection closed" : null);
+    closed(event, opened, closing) {
+      if (!current()) return;
+      socket = null;
+      if (!closing) retry(first, opened);
     },
   });
-  socket.open({
-    type: "start", tempo: chosen.tempo, beats_per_bar: chosen.beatsPerBar,
-    lookahead: chosen.lookahead, commit: chosen.commit, count_in: chosen.countIn,
-    model: chosen.model, temperature: chosen.temperature,
-  });
+  socket = jamSocket;
+  jamSocket.open(first);
+}
+
+function retry(first, opened) {
+  if (session.retries >= RETRY_MS.length) {
+    finish(state.running ? "connection lost" : "could not connect to the server");
+    if (!state.running) status("could not connect to the server", "error");
+    return;
+  }
+  const wait = RETRY_MS[session.retries];
+  session.retries += 1;
+  const what = state.running ? "connection lost" : opened ? "connection closed" : "could not connect";
+  status(`${what}: retrying in ${wait / 1000} s (${session.retries}/${RETRY_MS.length})`, "error");
+  stats.reconnects += 1;
+  const mine = epoch;
+  session.retryTimer = setTimeout(() => {
+    if (mine !== epoch) return;
+    const resume = state.running && session.token;
+    const beat = state.jam ? Math.round(Math.max(0, state.jam.beat) * 10000) / 10000 : 0;
+    connect(resume ? { type: "resume", token: session.token, beat } : first);
+  }, wait);
+}
+
+function ready(message) {
+  session.retries = 0;
+  if (message.resumed) {
+    status(`resumed: jamming with ${message.model}`, "on");
+    return;
+  }
+  const chosen = session.chosen;
+  state.jam = new Jam(chosen, synth, stats);
+  state.running = true;
+  state.session = message.session;
+  session.token = message.resume;
+  timer = setInterval(loop, SCHEDULE_EVERY_MS);
+  $("download").href = `/api/sessions/${message.session}/midi`;
+  $("download").hidden = false;
+  $("rec").hidden = false;
+  setRunning(true);
+  status(`jamming with ${message.model}`, "on");
+}
+
+function measured(roundTrip) {
+  if (roundTrip === null) return;
+  stats.lastRoundTripMs = roundTrip;
+  stats.roundTrips.push(roundTrip);
+  if (stats.roundTrips.length > 64) stats.roundTrips.shift();
+  // Slower than one tick per frame, the plans fall behind the music: say so.
+  const frameMs = 60000 / session.chosen.tempo / 4;
+  const recent = stats.roundTrips.slice(-16);
+  const late = recent.filter((ms) => ms > frameMs).length;
+  state.tooSlow = recent.length === 16 && late > 8;
+  $("notice").textContent = state.tooSlow
+    ? `the server answers slower than the music needs (${median(recent).toFixed(0)} ms per tick, a sixteenth lasts ${frameMs.toFixed(0)} ms): lower lookahead, commit or tempo`
+    : session.clamped;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function loop() {
@@ -121,12 +219,17 @@ function loop() {
   if (!jam) return;
   jam.schedule();
   const beat = jam.dueTick();
-  if (beat !== null && socket.tick(beat)) stats.ticksSent += 1;
+  if (beat !== null && socket && socket.tick(beat)) stats.ticksSent += 1;
 }
 
 function stop() {
-  if (socket) socket.stop();
-  finish("stopping…");
+  if (session.retryTimer) clearTimeout(session.retryTimer);
+  const stopping = socket;
+  if (stopping) {
+    stopping.stop();
+    setTimeout(() => stopping.close(), STOP_CLOSE_MS);
+  }
+  finish(stopping ? "stopping…" : "stopped");
 }
 
 function finish(text) {
@@ -138,7 +241,7 @@ function finish(text) {
   if (synth) synth.stopAll();
   setRunning(false);
   $("rec").hidden = true;
-  if (text) status(text, text === "connection closed" ? "error" : "");
+  if (text) status(text, text === "connection lost" ? "error" : "");
 }
 
 function setRunning(running) {
@@ -168,6 +271,7 @@ function readout(jam, now) {
   $("next-chord").className = next && next.committed ? "committed" : "planned";
   $("next-in").textContent = next ? `in ${(next.onset - now).toFixed(1)} beats` : "";
   $("model-ms").textContent = stats.lastComputeMs === null ? "–" : `${stats.lastComputeMs.toFixed(1)} ms`;
+  $("round-trip").textContent = stats.lastRoundTripMs === null ? "–" : `${stats.lastRoundTripMs.toFixed(0)} ms`;
 }
 
 let lastReadout = 0;
