@@ -13,6 +13,7 @@ then, with ``t`` = seconds since the session started:
      "ms": 1.2, "t": ...}
     {"type": "commit", "symbol": "Am", "onset": 10.0, "t": ...}   # a span became fixed
     {"type": "error", "message": ..., "ref": ..., "t": ...}
+    {"type": "dropped"|"resumed", "beat": 12.5, "t": ...}   # the socket dropped; resumed
     {"type": "stopped", "reason": "stop"|"disconnect"|"server", "beat": 31.5, "t": ...}
 
 ``session_song`` turns a log into a ``Song`` (the notes played and the committed chords,
