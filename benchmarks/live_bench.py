@@ -18,9 +18,13 @@ Cases:
   the whole dropped plan re-planned every tick), ``one-token`` (the cache reused, one
   token per model call, no budget) and ``recompute`` (the whole history recomputed every
   tick, one token per call: the stateless baseline);
-- ``concurrent``: 1, 4 and 16 sessions ticking in real time at 120 BPM on a pool of
+- ``concurrent``: 1, 4, 16 and 32 sessions ticking in real time at 120 BPM on a pool of
   worker threads (one per core, as the server runs them); latency counts the wait for a
-  free worker, from the moment the tick was due to its plan.
+  free worker, from the moment the tick was due to its plan. Each session runs its own
+  model calls (no batching across sessions yet);
+- ``round_trip``: 1 and 4 sessions through the real server's websocket on this machine,
+  ticking every frame at 120 BPM; latency is from sending a tick to receiving its plan,
+  as the page measures it.
 """
 
 from __future__ import annotations
@@ -29,18 +33,23 @@ import argparse
 import json
 import os
 import platform
+import socket
 import statistics
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
+import uvicorn
+from websockets.sync.client import connect
 
 from cojam.configs import from_dict, load_recipe
 from cojam.data.tokens import TokenSpec
 from cojam.live.decoder import DRAFT_TOKENS
 from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
+from cojam.live.server import create_app
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineConfig, OnlineModel
 from cojam.music.chords import all_chords
@@ -115,7 +124,7 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
 def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float,
                    workers: int) -> dict:
     """``sessions`` sessions ticking every frame at ``tempo``, sharing ``workers`` threads."""
-    settings = JamSettings(lookahead=4, commit=2, count_in=2, seed=1, tempo=tempo)
+    settings = JamSettings(lookahead=4, commit=2, count_in=2, listen=0, seed=1, tempo=tempo)
     jams = [JamSession(model, JamSettings(**{**settings.__dict__, "seed": i}))
             for i in range(sessions)]
     melodies = [scripted_melody(beats, seed=i) for i in range(sessions)]
@@ -151,6 +160,55 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
             **percentiles(latencies)}
 
 
+def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float) -> dict:
+    """``sessions`` websocket clients of a real server, each ticking every frame at
+    ``tempo`` and timing tick -> plan."""
+    app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    seconds_per_frame = 60 / tempo / 4
+
+    def client(index: int) -> None:
+        with connect(f"ws://localhost:{port}/ws") as ws:
+            ws.send(json.dumps({"v": 1, "type": "start", "lookahead": 4, "commit": 2,
+                                "count_in": 2, "listen": 0, "seed": index, "tempo": tempo}))
+            json.loads(ws.recv())
+            events = scripted_melody(beats, seed=index)
+            start = time.perf_counter()
+            for frame in range(int(beats * 4)):
+                beat = frame / 4
+                time.sleep(max(0.0, start + frame * seconds_per_frame - time.perf_counter()))
+                while events and events[0][0] <= beat:
+                    at, pitch, is_on = events.pop(0)
+                    kind = "note_on" if is_on else "note_off"
+                    ws.send(json.dumps({"v": 1, "type": kind, "pitch": pitch, "beat": at}))
+                sent = time.perf_counter()
+                ws.send(json.dumps({"v": 1, "type": "tick", "beat": beat}))
+                json.loads(ws.recv())
+                if frame >= 4:
+                    with lock:
+                        latencies.append(time.perf_counter() - sent)
+            ws.send(json.dumps({"v": 1, "type": "stop"}))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    server.should_exit = True
+    thread.join(timeout=10)
+    listener.close()
+    return {"sessions": sessions, "tempo": tempo, **percentiles(latencies)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a run directory (default: random cpu-small)")
@@ -168,18 +226,21 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(), "beats": args.beats,
         "load_average": os.getloadavg()[0], "replan_budget": REPLAN_BUDGET,
         "draft_tokens": DRAFT_TOKENS,
-        "single": [], "concurrent": [],
+        "single": [], "concurrent": [], "round_trip": [],
     }
     for lookahead in (4, 8):
         for mode in MODES:
-            settings = JamSettings(lookahead=lookahead, commit=2, count_in=2, seed=0)
+            settings = JamSettings(lookahead=lookahead, commit=2, count_in=2, listen=0, seed=0)
             case = run_session(model, settings, args.beats, mode)
             results["single"].append({"lookahead": lookahead, "commit": 2, "mode": mode,
                                       **case})
     workers = os.cpu_count() or 1
-    for sessions in (1, 4, 16):
+    for sessions in (1, 4, 16, 32):
         results["concurrent"].append(
             run_concurrent(model, sessions, args.concurrent_beats, 120.0, workers))
+    for sessions in (1, 4):
+        results["round_trip"].append(
+            run_round_trip(model, sessions, args.concurrent_beats, 120.0))
     print(json.dumps(results, indent=1))
 
 

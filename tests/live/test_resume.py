@@ -161,3 +161,14 @@ def test_a_socket_closed_on_purpose_ends_its_session(app, tmp_path):
     events = read_session(tmp_path / "sessions" / f"{ready['session']}.jsonl")
     assert events[-1]["type"] == "stopped" and events[-1]["reason"] == "disconnect"
     assert len(app.state.hub.resumable) == 0
+
+
+def test_a_socket_that_drops_after_its_stop_is_not_held(app, tmp_path):
+    with TestClient(app) as client, client.websocket_connect(WS) as socket:
+        socket.send_json({**START})
+        ready = socket.receive_json()
+        socket.send_json({"v": 1, "type": "stop"})
+        socket.close(code=1006)  # gone before the server's own close
+    events = read_session(tmp_path / "sessions" / f"{ready['session']}.jsonl")
+    assert [e["type"] for e in events].count("stopped") == 1
+    assert events[-1]["reason"] == "stop" and len(app.state.hub.resumable) == 0

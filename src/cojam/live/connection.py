@@ -141,7 +141,9 @@ class Connection:
             reason = _disconnect_reason(e.code)
         finally:
             self.hub.active -= 1
-            if reason == "dropped" and self.engine is not None and self.log is not None:
+            # a socket that drops while closing after a stop has nothing left to hold
+            if (reason == "dropped" and self.engine is not None and self.log is not None
+                    and not self.log.closed):
                 self._hold()
             else:
                 self._close_log(reason)
