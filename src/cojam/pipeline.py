@@ -190,6 +190,8 @@ def run_pipeline(
     record_path = out / "pipeline.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     record.setdefault("stages", {})
+    planned = {s.name for s in stages}  # a stage of an earlier plan (other seeds) is dropped
+    record["stages"] = {k: v for k, v in record["stages"].items() if k in planned}
     record.update(recipe=config.recipe, seeds=list(config.seeds),
                   reward_seeds=list(config.reward_seeds), jobs=config.jobs)
 

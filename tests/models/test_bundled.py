@@ -4,8 +4,10 @@ plays valid chords to a melody."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from cojam.data.tokens import TokenSpec
@@ -28,9 +30,9 @@ def test_the_manifest_records_recipe_seed_commit_commands_and_evaluation():
     assert manifest["stage"] == "gapt" and manifest["recipe"] == "cpu-small"
     assert isinstance(manifest["seed"], int) and len(manifest["git_commit"]) == 40
     assert any("cojam pipeline" in c for c in manifest["commands"])
-    assert {"mle", "rl_coherence", "gapt", "ground_truth"} <= set(manifest["evaluation"])
-    for system in ("mle", "rl_coherence", "gapt"):
-        assert 0.0 <= manifest["evaluation"][system]["harmony"] <= 1.0
+    assert {"mle", "rl_coherence", "gapt", "ground_truth", "rule_causal"} <= set(
+        manifest["evaluation"])
+    assert {"mle", "rl_coherence", "gapt", "one_chord"} <= set(manifest["evaluation_essen"])
 
 
 def test_the_bundled_model_plays_valid_chords_to_a_melody():
@@ -76,3 +78,43 @@ def test_generate_uses_the_bundled_model_by_default(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "tune.mid").is_file()
+
+
+def readme_table(heading: str) -> dict[str, list[str]]:
+    """{first cell: the other cells} of the first table under ``heading`` in README.md."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text.split(heading, 1)[1]
+    rows = {}
+    for line in section.splitlines()[1:]:
+        if rows and not line.startswith("|"):
+            break
+        if line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip(" `*") for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_the_readme_says_what_the_manifest_measured():
+    manifest = read_manifest()
+    table = readme_table("## The bundled accompanist")
+    header = table.pop("system")
+    for name, cells in table.items():
+        evaluation = manifest["evaluation" if "folk" not in name else "evaluation_essen"]
+        system = evaluation[name.replace(" (folk)", "")]
+        for column, cell in zip(header, cells, strict=True):
+            if cell in ("", "–"):
+                continue
+            key = {"note-in-chord": "harmony", "on the beat": "onsets_on_beats",
+                   "changes per bar": "chord_changes_per_bar", "Vendi": "vendi"}[column]
+            shown = cell.split()[0]
+            decimals = len(shown.split(".")[1]) if "." in shown else 0
+            assert float(shown) == pytest.approx(system[key], abs=0.5 * 10 ** -decimals + 1e-9), (
+                name, key)
+
+
+def test_the_bundled_policy_beats_what_the_readme_says_it_beats():
+    evaluation = read_manifest()["evaluation"]
+    harmony = {name: values["harmony"] for name, values in evaluation.items()}
+    assert harmony["gapt"] > harmony["mle"]  # the pipeline refuses to bundle otherwise
+    assert harmony["gapt"] > max(harmony["rule_causal"], harmony["tonic_causal"])
+    assert evaluation["gapt"]["onsets_on_beats"] >= 0.9

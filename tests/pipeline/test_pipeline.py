@@ -145,3 +145,13 @@ def test_every_stage_runs_for_real_and_the_best_gapt_seed_is_bundled(tmp_path):
     assert manifest["stage"] == "gapt" and manifest["seed"] in (0, 1)
     assert manifest["evaluation"]["gapt"] == results["systems"]["gapt"]
     assert manifest["evaluation_essen"]["gapt"] == folk["systems"]["gapt"]
+
+
+def test_a_rerun_with_fewer_seeds_drops_the_stages_it_no_longer_plans(tmp_path):
+    both = PipelineConfig(seeds=(0,), reward_seeds=(0, 1), jobs=2)
+    run_pipeline(tmp_path, both, fake_runner([]), progress=False, log=lambda _: None)
+    (tmp_path / "eval" / "results.json").unlink()
+    one = PipelineConfig(seeds=(0,), reward_seeds=(0,), jobs=2)
+    record = run_pipeline(tmp_path, one, fake_runner([]), progress=False, log=lambda _: None)
+    assert set(record["stages"]) == {s.name for s in plan(tmp_path, one)}
+    assert "reward-contrastive-s1" not in (tmp_path / "pipeline.md").read_text()
