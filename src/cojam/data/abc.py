@@ -72,6 +72,18 @@ def read(path: Path) -> Iterator[Song | Skipped]:
     if not tunes:
         yield Skipped(str(path), "no tunes in the file (no line starts with 'X:')")
         return
+    for tune in numbered_tunes(path, tunes):
+        if isinstance(tune, Skipped):
+            yield tune
+        else:
+            number, tune_text, where = tune
+            yield _read_tune(tune_text, number, path, where)
+
+
+def numbered_tunes(path: Path, tunes: list[tuple[str, str]]
+                   ) -> Iterator[tuple[str, str, str] | Skipped]:
+    """(X number, tune text, where) of each tune whose number can be its song id, or a
+    ``Skipped`` for one whose X: field is no tune number or repeats an earlier one."""
     seen: set[str] = set()
     for position, (number, tune_text) in enumerate(tunes, start=1):
         if len(number) > MAX_TUNE_NUMBER_CHARS:
@@ -85,7 +97,7 @@ def read(path: Path) -> Iterator[Song | Skipped]:
                                  "song id would not be unique")
             continue
         seen.add(number)
-        yield _read_tune(tune_text, number, path, where)
+        yield number, tune_text, where
 
 
 def split_tunes(text: str) -> list[tuple[str, str]]:

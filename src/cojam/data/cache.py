@@ -179,14 +179,15 @@ def _load_parsed(path: Path) -> list[Song | Skipped]:
 # ----------------------------------------------------------------- checks and splits
 
 
-def check_song(song: Song, spec: TokenSpec) -> str | None:
-    """Why a song cannot be used, or None. ``spec`` supplies the pitch range."""
+def check_song(song: Song, spec: TokenSpec, needs_chords: bool = True) -> str | None:
+    """Why a song cannot be used, or None. ``spec`` supplies the pitch range; a melody-only
+    corpus passes ``needs_chords=False``."""
     timing = song_problem(song)
     if timing is not None:
         return timing
     if not song.notes:
         return "no melody notes"
-    if not song.chords:
+    if needs_chords and not song.chords:
         return "no chords"
     if song.length_beats < MIN_BEATS:
         return f"only {song.length_beats:g} beats long (at least {MIN_BEATS:g} needed)"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from music21 import converter, corpus, harmony, meter, stream
 
-from cojam.data.abc import split_tunes
+from cojam.data.abc import numbered_tunes, split_tunes
 from cojam.data.budget import InputBudget
 from cojam.data.cache import split_of
 from cojam.data.musicxml import meter_and_key, pickup_beats
@@ -99,15 +99,8 @@ def read(path: Path, limit: int | None = None) -> Iterator[Song | Skipped]:
     if not tunes:
         yield Skipped(str(path), "no tunes in the file (no line starts with 'X:')")
         return
-    seen: set[str] = set()
-    for number, tune_text in tunes[:limit]:
-        where = f"{path}#X:{number}"
-        if number in seen:
-            yield Skipped(where, f"tune number X:{number} appears twice in the file, so its "
-                                 "song id would not be unique")
-            continue
-        seen.add(number)
-        yield read_tune(tune_text, number, path)
+    for tune in numbered_tunes(path, tunes[:limit]):
+        yield tune if isinstance(tune, Skipped) else read_tune(tune[1], tune[0], path)
 
 
 def read_tune(tune_text: str, number: str, path: Path) -> Song | Skipped:

@@ -24,39 +24,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cojam.data.cache import (
-    MIN_BEATS,
     SPLITS,
     BuildReport,
     CacheError,
+    check_song,
     melody_fingerprint,
     read_source,
     reader_module,
     song_stats,
     write_all,
 )
-from cojam.data.sources import Skipped, song_problem
+from cojam.data.sources import Skipped
 from cojam.data.tokens import TokenSpec
 from cojam.music.song import Song
 
 STRICTNESS = ("test", "valid", "train")  # a copied tune stays in the first of these
-
-
-def check_melody(song: Song, spec: TokenSpec) -> str | None:
-    """Why a melody-only song cannot be used, or None. ``spec`` supplies the pitch range."""
-    timing = song_problem(song)
-    if timing is not None:
-        return timing
-    if not song.notes:
-        return "no melody notes"
-    if song.length_beats < MIN_BEATS:
-        return f"only {song.length_beats:g} beats long (at least {MIN_BEATS:g} needed)"
-    pitches = [n.pitch for n in song.notes]
-    if min(pitches) < spec.min_pitch or max(pitches) > spec.max_pitch:
-        return (
-            f"melody pitch range {min(pitches)}-{max(pitches)} outside "
-            f"{spec.min_pitch}-{spec.max_pitch}"
-        )
-    return None
 
 
 def assign_file_splits(
@@ -109,7 +91,7 @@ def build_melody_cache(
     usable: list[Song] = []
     seen_ids: set[str] = set()
     for song in songs:
-        problem = check_melody(song, spec)
+        problem = check_song(song, spec, needs_chords=False)
         if problem is None and song.song_id in seen_ids:
             problem = "duplicate song id"
         if problem is not None:
