@@ -259,11 +259,24 @@ def build_cache(
         source, input_path, out_dir, limit, progress, seconds_per_input
     )
     report.skipped = skipped
+    usable = usable_songs(songs, report)
+    spec = TokenSpec(chords=chord_vocabulary([c.chord for s in usable for c in s.chords]))
+    splits = assign_splits(usable)
+    report.songs = {name: len(members) for name, members in splits.items()}
+    report.stats = song_stats(usable, spec)
+    write_all(out_dir, cache_texts(splits, spec, report))
+    return report
+
+
+def usable_songs(songs: list[Song], report: BuildReport, needs_chords: bool = True
+                 ) -> list[Song]:
+    """The songs that pass ``check_song`` (and do not repeat an earlier id); the others
+    go to ``report.skipped`` with their reason. None usable is a ``CacheError``."""
     range_spec = TokenSpec(chords=())
     usable: list[Song] = []
     seen_ids: set[str] = set()
     for song in songs:
-        problem = check_song(song, range_spec)
+        problem = check_song(song, range_spec, needs_chords)
         if problem is None and song.song_id in seen_ids:
             problem = "duplicate song id"
         if problem is not None:
@@ -273,20 +286,20 @@ def build_cache(
         usable.append(song)
     if not usable:
         reasons = "; ".join(str(s) for s in report.skipped[:5])
-        raise CacheError(
-            f"no usable songs from {source} ({len(report.skipped)} skipped: {reasons})"
-        )
+        raise CacheError(f"no usable songs from {report.source} ({len(report.skipped)} "
+                         f"skipped: {reasons})")
+    return usable
 
-    spec = TokenSpec(chords=chord_vocabulary([c.chord for s in usable for c in s.chords]))
-    splits = assign_splits(usable)
-    report.songs = {name: len(members) for name, members in splits.items()}
-    report.stats = song_stats(usable, spec)
-    files = {f"{name}.jsonl": "".join(json.dumps(song.to_dict()) + "\n" for song in members)
+
+def cache_texts(splits: dict[str, list[Song]], spec: TokenSpec, report: BuildReport
+                ) -> dict[str, str]:
+    """{file name: text} of a cache: one JSON line per song per split, the vocabulary,
+    the build report with its statistics."""
+    texts = {f"{name}.jsonl": "".join(json.dumps(song.to_dict()) + "\n" for song in members)
              for name, members in splits.items()}
-    files["vocab.json"] = json.dumps(spec.to_dict(), indent=1) + "\n"
-    files["stats.json"] = json.dumps(report.to_dict(), indent=1) + "\n"
-    write_all(out_dir, files)
-    return report
+    texts["vocab.json"] = json.dumps(spec.to_dict(), indent=1) + "\n"
+    texts["stats.json"] = json.dumps(report.to_dict(), indent=1) + "\n"
+    return texts
 
 
 def write_all(out_dir: Path, files: dict[str, str]) -> None:

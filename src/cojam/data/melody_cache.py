@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,11 +26,12 @@ from cojam.data.cache import (
     SPLITS,
     BuildReport,
     CacheError,
-    check_song,
+    cache_texts,
     melody_fingerprint,
     read_source,
     reader_module,
     song_stats,
+    usable_songs,
     write_all,
 )
 from cojam.data.sources import Skipped
@@ -88,22 +88,7 @@ def build_melody_cache(
         source, input_path, out_dir, limit, progress, seconds_per_input
     )
     spec = TokenSpec(chords=())
-    usable: list[Song] = []
-    seen_ids: set[str] = set()
-    for song in songs:
-        problem = check_song(song, spec, needs_chords=False)
-        if problem is None and song.song_id in seen_ids:
-            problem = "duplicate song id"
-        if problem is not None:
-            report.skipped.append(Skipped(song.song_id, problem))
-            continue
-        seen_ids.add(song.song_id)
-        usable.append(song)
-    if not usable:
-        reasons = "; ".join(str(s) for s in report.skipped[:5])
-        raise CacheError(
-            f"no usable songs from {source} ({len(report.skipped)} skipped: {reasons})"
-        )
+    usable = usable_songs(songs, report, needs_chords=False)
     splits, copies = assign_file_splits(usable, module.split_of_file)
     report.skipped.extend(copies)
     report.songs = {name: len(members) for name, members in splits.items()}
@@ -111,9 +96,5 @@ def build_melody_cache(
     files = {name: sorted({s.meta["file"] for s in usable
                            if module.split_of_file(s.meta["file"]) == name}) for name in SPLITS}
     report.stats = {"melody_only": True, "files": files, **song_stats(kept, spec)}
-    texts = {f"{name}.jsonl": "".join(json.dumps(song.to_dict()) + "\n" for song in members)
-             for name, members in splits.items()}
-    texts["vocab.json"] = json.dumps(spec.to_dict(), indent=1) + "\n"
-    texts["stats.json"] = json.dumps(report.to_dict(), indent=1) + "\n"
-    write_all(out_dir, texts)
+    write_all(out_dir, cache_texts(splits, spec, report))
     return report
