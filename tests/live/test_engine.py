@@ -240,6 +240,24 @@ def test_listens_before_it_plays(model):
     assert any(symbol != "N" for onset, symbol in committed.items() if onset >= listening_ends)
 
 
+def test_once_it_has_listened_it_joins_even_a_model_that_likes_silence():
+    """After the listening beats a chord must sound from the first grid frame: a model
+    fed forced silence expects more of it (measured on a trained accompanist: N for a
+    whole C-major scale under the default half-bar grid)."""
+    quiet = tiny_model()
+    silence = torch.zeros(quiet.spec.vocab_size)
+    silence[quiet.spec.chord_silence] = 50.0  # silence all but certain
+    quiet.head.register_forward_hook(lambda module, inputs, logits: logits + silence)
+    session = JamSession(quiet, settings(count_in=2, listen=4, harmonic_rhythm="half-bar",
+                                         lookahead=6, commit=2))
+    plans = play(session, melody(5, 24, start=5.0), until=24)
+    committed = {c.onset: c.symbol for plan in plans for c in plan.chords if c.committed}
+    # first note at 5, listening to 9, the half-bar grid next allows a change at 10
+    assert all(symbol == "N" for onset, symbol in committed.items() if onset < 10)
+    assert committed[10.0] != "N"
+    assert all(symbol != "N" for onset, symbol in committed.items() if onset >= 10)
+
+
 def test_a_silent_musician_gets_no_chord(model):
     session = JamSession(model, settings(count_in=2, listen=0, temperature=2.0))
     for plan in play(session, [], until=12):

@@ -43,11 +43,15 @@ class Decoder:
     def __init__(self, model: OnlineModel, generator: torch.Generator,
                  chord_temperature: float, melody_temperature: float,
                  draft_tokens: int = DRAFT_TOKENS,
-                 may_change: Callable[[int], bool] | None = None):
+                 may_change: Callable[[int], bool] | None = None,
+                 must_sound: Callable[[int], bool] | None = None):
         self.model, self.spec = model, model.spec
         # may_change(position) False: the chord there can only continue what sounds (the
         # harmonic rhythm's grid); None: a chord may change anywhere
         self.may_change = may_change
+        # must_sound(position) True: the model may not choose chord silence there (it has
+        # listened and joins in; after forced silence a model expects more of it)
+        self.must_sound = must_sound
         self.generator = generator
         self.temperatures = {"chord": chord_temperature, "melody": melody_temperature}
         self.draft_tokens = draft_tokens
@@ -190,6 +194,9 @@ class Decoder:
         keeps it (see the module docstring), else the model's own choice."""
         stream = self.stream(position)
         mask = self._mask(stream, self.tokens[position - 2] if position >= 3 else BOS)
+        if stream == "chord" and self.must_sound is not None and self.must_sound(position):
+            mask = mask.clone()
+            mask[0, self.spec.chord_silence] = False
         temperature = self.temperatures[stream]
         if temperature == 0:
             return int(row.masked_fill(~mask[0], float("-inf")).argmax())

@@ -180,7 +180,9 @@ class JamSession:
         self.decoder = Decoder(
             model, torch.Generator().manual_seed(settings.seed), settings.temperature,
             settings.temperature, draft_tokens if reuse_cache else 1,
-            None if grid == 1 else lambda position: may_change(self._frame(position), grid))
+            None if grid == 1 else lambda position: may_change(self._frame(position), grid),
+            lambda position: self.listen_end is not None
+            and self._frame(position) >= self.listen_end)
         self.last_beat: float | None = None
         self._reported_commits = 0
 
