@@ -248,8 +248,9 @@ def update_adversary(models: RLModels, optimizer: torch.optim.Optimizer, batch: 
 
 
 def step_row(rollout: Rollout, scored: Scored, values: torch.Tensor, targets: torch.Tensor,
-             updates: dict[str, float], seconds: dict[str, float]) -> dict[str, float]:
-    """The namespaced metrics of one policy step."""
+             updates: dict[str, float], seconds: dict[str, float], spec: TokenSpec
+             ) -> dict[str, float]:
+    """The namespaced metrics of one policy step, with what a musician hears (charts)."""
     mask = rollout.mask
     kl = rollout.log_probs - scored.reference.log_probs
     row = {f"reward/{k}": v.mean().item() for k, v in scored.parts.items()}
@@ -266,6 +267,8 @@ def step_row(rollout: Rollout, scored: Scored, values: torch.Tensor, targets: to
         "charts/frames_per_second": mask.sum().item() / seconds["rollout"],
         "time/rollout_seconds": seconds["rollout"],
         "time/update_seconds": seconds["update"],
+        **{f"charts/{k}": v for k, v in window_charts(rollout.melody, rollout.chords, mask,
+                                                      spec).items()},
     })
     if scored.teacher_log_probs is not None:
         row["kl/teacher"] = masked_mean(rollout.log_probs - scored.teacher_log_probs,
@@ -314,37 +317,33 @@ def train_rl(
     melody_data: Path | None = None,
 ) -> dict[str, Any]:
     """Post-train the accompanist of ``mle_run`` with PPO into run directory ``out_dir``
-    (resuming from its ``state.safetensors`` if there is one); returns the summary, also
-    written to ``summary.json`` (a finished run returns it at once). ``run_info`` (recipe,
-    section) is recorded in ``config.json``. ``melody_data``: a melody-only cache whose
-    training melodies fill ``melody_fraction`` of each batch."""
+    (resuming from its ``state.safetensors``); returns the summary, also ``summary.json``
+    (a finished run returns it at once). ``run_info`` (recipe, section) goes into
+    ``config.json``; ``melody_data`` is a melody-only cache for ``melody_fraction``."""
     out_dir = Path(out_dir)
     if (out_dir / "summary.json").exists():
         log(f"{out_dir} already holds a finished RL run")
         return json.loads((out_dir / "summary.json").read_text())
-    out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(config.threads)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 
     # setup: data, models, optimizer, resume ---------------------------------------------
     spec = load_spec(data_dir)
-    examples = song_examples(load_songs(data_dir, "train"), spec, config.max_frames)
     n_melody = round(config.melody_fraction * config.batch_size)
-    batches = TrainBatches(examples, spec, config.batch_size - n_melody, config.seed,
-                           config.augment)
+    batches = TrainBatches(song_examples(load_songs(data_dir, "train"), spec, config.max_frames),
+                           spec, config.batch_size - n_melody, config.seed, config.augment)
     melodies = melody_batches(melody_data, spec, n_melody, config)
     models = load_rl_models(config, spec, Path(mle_run), teacher_run, melody_run, reward_runs,
                             device)
     optimizer = new_optimizer(models, config)
-    log(f"rl: {len(examples)} training windows, policy of "
+    log(f"rl: {len(batches.examples)} training windows, policy of "
         f"{sum(p.numel() for p in models.policy.parameters()):,} parameters on {device}")
-    info = {"rl": dataclasses.asdict(config), "data": str(data_dir), "mle_run": str(mle_run),
-            "teacher_run": None if teacher_run is None else str(teacher_run),
-            "melody_run": None if melody_run is None else str(melody_run),
-            "reward_runs": [str(r) for r in reward_runs],
-            "melody_data": None if melody_data is None else str(melody_data),
-            **(run_info or {})}
-    scalars = resume(out_dir, models, optimizer, info, log)
+    runs = {"data": data_dir, "mle_run": mle_run, "teacher_run": teacher_run,
+            "melody_run": melody_run, "melody_data": melody_data}
+    info = {"rl": dataclasses.asdict(config), **{k: None if v is None else str(v)
+                                                 for k, v in runs.items()},
+            "reward_runs": [str(r) for r in reward_runs], **(run_info or {})}
+    scalars = resume(out_dir, models, optimizer, info, log)  # makes out_dir
 
     metrics = (out_dir / "metrics.jsonl").open("a")
     started = time.perf_counter() - scalars["seconds"]
@@ -370,24 +369,26 @@ def train_rl(
         row = update_adversary(models, optimizer, batch, rollout, scored, step, config,
                                scalars)  # 5. discriminator
         step += 1  # 6. logging and checkpoints
-        row.update(step_row(rollout, scored, values, targets, updates, seconds))
-        row.update({f"charts/{k}": v for k, v in window_charts(
-            rollout.melody, rollout.chords, rollout.mask, spec).items()})
-        row["time/seconds"] = time.perf_counter() - started
+        row.update(step_row(rollout, scored, values, targets, updates, seconds, spec),
+                   **{"time/seconds": time.perf_counter() - started})
         metrics.write(json.dumps({"step": step, **row}) + "\n")
         metrics.flush()
         bar.update(1)
-        bar.set_postfix(in_chord=f"{row['charts/note_in_chord']:.3f}",
-                        kl=f"{row['kl/mle']:.3f}")
+        bar.set_postfix(in_chord=f"{row['charts/note_in_chord']:.3f}", kl=f"{row['kl/mle']:.3f}")
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_weights(out_dir, models.policy)
             scalars.update(step=step, metrics_bytes=metrics.tell(),
                            seconds=time.perf_counter() - started)
-            save_training_state(out_dir / "state.safetensors", models.trained(), optimizer,
-                                scalars)
+            checkpoint(out_dir, models, optimizer, scalars)
     bar.close()
     metrics.close()
     return finish(out_dir, step, time.perf_counter() - started, scalars, run_info, log)
+
+
+def checkpoint(out_dir: Path, models: RLModels, optimizer: torch.optim.Optimizer,
+               scalars: dict[str, Any]) -> None:
+    """The policy's weights (loadable as a run) and the whole resume state."""
+    save_weights(out_dir, models.policy)
+    save_training_state(out_dir / "state.safetensors", models.trained(), optimizer, scalars)
 
 
 def resume(out_dir: Path, models: RLModels, optimizer: torch.optim.Optimizer,
@@ -395,6 +396,7 @@ def resume(out_dir: Path, models: RLModels, optimizer: torch.optim.Optimizer,
     """The trainer's scalars: restored with the weights and optimizer from
     ``state.safetensors`` if the run was interrupted, fresh otherwise (then the run's
     ``config.json`` is written). ``metrics.jsonl`` is cut back to the restored step."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / "state.safetensors"
     scalars: dict[str, Any] = {"step": 0, "metrics_bytes": 0, "seconds": 0.0,
                                "disc_updates": 0, "adversarial_history": [],
