@@ -29,7 +29,7 @@ import numpy as np
 
 from cojam.data.tokens import FRAMES_PER_BEAT
 from cojam.music.chords import parse_chord
-from cojam.rewards.frames import FrameView, chord_runs
+from cojam.rewards.frames import FrameView, chord_runs, frames_in_chord
 
 
 def chord_symbols(view: FrameView, chords: Sequence[str]) -> list[str]:
@@ -42,9 +42,7 @@ def per_beat_harmony(view: FrameView) -> np.ndarray:
     beats = math.ceil(view.num_frames / FRAMES_PER_BEAT)
     result = np.full(beats, np.nan)
     sounding = view.pitch >= 0
-    inside = np.zeros(view.num_frames, dtype=bool)
-    frames = np.flatnonzero(sounding)
-    inside[frames] = view.chord_pcs[frames, view.pitch[frames] % 12]
+    inside = frames_in_chord(view)
     for beat in range(beats):
         window = slice(beat * FRAMES_PER_BEAT, (beat + 1) * FRAMES_PER_BEAT)
         if sounding[window].any():

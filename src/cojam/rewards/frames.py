@@ -76,3 +76,12 @@ def chord_runs(view: FrameView) -> list[tuple[int, int, int]]:
         if view.chord[start] >= 0:
             runs.append((int(start), int(end - start), int(view.chord[start])))
     return runs
+
+
+def frames_in_chord(view: FrameView) -> np.ndarray:
+    """(T,) bool: the melody sounds and its pitch class is in the chord sounding there
+    (a frame without a chord is outside)."""
+    inside = np.zeros(view.num_frames, dtype=bool)
+    sounding = np.flatnonzero(view.pitch >= 0)
+    inside[sounding] = view.chord_pcs[sounding, view.pitch[sounding] % 12]
+    return inside

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cojam.data.tokens import FRAMES_PER_BEAT
-from cojam.rewards.frames import FrameView, chord_runs
+from cojam.rewards.frames import FrameView, chord_runs, frames_in_chord
 
 
 def note_in_chord(view: FrameView) -> float:
@@ -22,9 +22,7 @@ def note_in_chord(view: FrameView) -> float:
     sounding = view.pitch >= 0
     if not sounding.any():
         return 0.0
-    pcs = view.pitch[sounding] % 12
-    inside = view.chord_pcs[np.flatnonzero(sounding), pcs]
-    return float(inside.mean())
+    return float(frames_in_chord(view)[sounding].mean())
 
 
 def invalid_holds(view: FrameView) -> float:

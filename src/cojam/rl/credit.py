@@ -38,19 +38,11 @@ import numpy as np
 import torch
 
 from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
-from cojam.rewards.frames import FrameView, frame_view
+from cojam.rewards.frames import FrameView, frame_view, frames_in_chord
 from cojam.rl.config import PPOConfig
 from cojam.rl.losses import gae
 
 LOCAL, SEQUENCE = 0, 1  # the value head's columns
-
-
-def frames_in_chord(view: FrameView) -> np.ndarray:
-    """(T,) bool: the melody sounds and its pitch class is in the chord sounding there."""
-    inside = np.zeros(view.num_frames, dtype=bool)
-    sounding = np.flatnonzero(view.pitch >= 0)
-    inside[sounding] = view.chord_pcs[sounding, view.pitch[sounding] % 12]
-    return inside
 
 
 def attacks_off_beat(view: FrameView) -> np.ndarray:
@@ -93,9 +85,9 @@ def token_terms(mask: torch.Tensor, log_probs: torch.Tensor, mle_log_probs: torc
 
 def span_returns(local: torch.Tensor, attacks: torch.Tensor, mask: torch.Tensor
                  ) -> torch.Tensor:
-    """(B, T) local rewards -> (B, T) each token's sum of them up to the frame before the
-    next chord attack (or the row's end). ``attacks`` (B, T) bool marks frames whose
-    token starts a chord or a silence, i.e. ends the span before it."""
+    """(B, T) local rewards -> (B, T) each token's sum of them up to the next start of a
+    span (or the row's end). ``attacks`` (B, T) bool marks the frames that start one
+    (``span_starts``: a chord attack, a silence, a beat line)."""
     real = mask.to(local.dtype)
     returns = torch.zeros_like(local)
     running = torch.zeros(local.shape[0], dtype=local.dtype, device=local.device)

@@ -29,6 +29,7 @@ from cojam.rewards import rules
 from cojam.rewards.ensemble import Ensemble
 from cojam.rewards.frames import FrameView, frame_view
 from cojam.rl.config import PPOConfig
+from cojam.rl.credit import attacks_off_beat
 
 
 def rule_terms(config: PPOConfig) -> dict[str, tuple[float, Callable[[FrameView], float]]]:
@@ -127,9 +128,9 @@ def window_charts(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor
                           strict=True):
         view = frame_view(m[real], c[real], spec)
         values["note_in_chord"].append(rules.note_in_chord(view))
-        attacks = np.flatnonzero(view.chord_onset)
-        values["on_beat"].append(float((attacks % FRAMES_PER_BEAT == 0).mean())
-                                 if len(attacks) else 1.0)
+        attacks = view.chord_onset.sum()
+        values["on_beat"].append(1.0 - attacks_off_beat(view).sum() / attacks
+                                 if attacks else 1.0)
         values["changes_per_beat"].append(
             rules.chord_changes_per_frame(view) * FRAMES_PER_BEAT)
     return {name: float(np.mean(v)) for name, v in values.items()}
