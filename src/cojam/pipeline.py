@@ -207,6 +207,7 @@ def run_pipeline(
         if stage.name in done:
             entry.setdefault("status", "done")
     pending = [s for s in stages if s.name not in done]
+    ran_stages = bool(pending)
     if done:
         log(f"{len(done)} of {len(stages)} stages already done; {len(pending)} to run")
     bar = tqdm(total=len(stages), initial=len(done), desc="pipeline", unit="stage",
@@ -246,7 +247,8 @@ def run_pipeline(
                     log(str(error))
                 save()
     bar.close()
-    record["last_wall_seconds"] = round(time.perf_counter() - wall, 1)
+    if ran_stages or not record.get("last_wall_seconds"):  # a run of no stage keeps it
+        record["last_wall_seconds"] = round(time.perf_counter() - wall, 1)
     save()
     if failures or pending:
         raise PipelineError("; ".join(failures) or f"stages left unrun: "
