@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import tempfile
 import threading
@@ -42,14 +41,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
-import uvicorn
 from websockets.sync.client import connect
 
 from cojam.configs import from_dict, load_recipe
 from cojam.data.tokens import TokenSpec
 from cojam.live.decoder import DRAFT_TOKENS
 from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
-from cojam.live.server import create_app
+from cojam.live.server import create_app, serving_in_background
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineConfig, OnlineModel
 from cojam.music.chords import all_chords
@@ -164,14 +162,6 @@ def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float
     """``sessions`` websocket clients of a real server, each ticking every frame at
     ``tempo`` and timing tick -> plan."""
     app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
     latencies: list[float] = []
     lock = threading.Lock()
     seconds_per_frame = 60 / tempo / 4
@@ -198,14 +188,12 @@ def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float
                         latencies.append(time.perf_counter() - sent)
             ws.send(json.dumps({"v": 1, "type": "stop"}))
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(sessions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    with serving_in_background(app) as port:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(sessions)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return {"sessions": sessions, "tempo": tempo, **percentiles(latencies)}
 
 

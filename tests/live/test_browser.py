@@ -11,15 +11,12 @@ Playwright; skipped with the reason when there is none.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from cojam.live.server import create_app, websocket_support
+from cojam.live.server import create_app, serving_in_background, websocket_support
 from cojam.live.session_log import read_session
 
 CHROMIUM = shutil.which("chromium")
@@ -43,20 +40,8 @@ def app(model, tmp_path):
 
 @pytest.fixture
 def server_url(app):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the jam server did not start"
-    yield f"http://localhost:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    with serving_in_background(app) as port:
+        yield f"http://localhost:{port}/"
 
 
 def test_jam_in_a_browser(server_url, tmp_path):

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import socket
 import threading
 import time
 import webbrowser
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -121,3 +124,25 @@ def serve(app: FastAPI, host: str, port: int, open_browser: bool) -> None:
 
     threading.Thread(target=announce, daemon=True).start()
     server.run()
+
+
+@contextmanager
+def serving_in_background(app: FastAPI, start_seconds: float = 10.0) -> Iterator[int]:
+    """``app`` served by uvicorn on a free loopback port in a background thread (for
+    tests and benchmarks that talk to a real server); yields the port, stops on exit."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        if not server.started:
+            raise RuntimeError("the jam server did not start")
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
