@@ -1,4 +1,4 @@
-"""Trained models as systems: ``generate_accompaniment`` over batches of pieces.
+"""Trained models as systems: ``generate_rows`` over batches of pieces.
 
 Pieces are sorted by length and batched, each batch padded (``PAD``) to its longest
 piece; the online model is causal, so padding after a piece's end cannot change its
@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from cojam.data.tokens import PAD, TokenSpec
+from cojam.data.tokens import TokenSpec
 from cojam.eval.pieces import Piece, System
 from cojam.models.checkpoint import Model, kind_of, load_model, read_config
-from cojam.models.generate import generate_accompaniment
+from cojam.models.generate import generate_rows
+from cojam.models.sampling import SamplingConfig
 
 
 @dataclass(frozen=True)
@@ -39,19 +40,10 @@ def batched_generation(
     """One chord row per piece from ``model`` (online accompanist or teacher)."""
     generator = torch.Generator(device=model.head.weight.device).manual_seed(seed)
     order = sorted(range(len(pieces)), key=lambda i: pieces[i].num_frames)
-    outputs: list[np.ndarray | None] = [None] * len(pieces)
-    for start in range(0, len(order), sampling.batch_size):
-        batch = order[start : start + sampling.batch_size]
-        length = max(pieces[i].num_frames for i in batch)
-        melody = torch.full((len(batch), length), PAD, dtype=torch.long)  # (B, T)
-        for row, i in enumerate(batch):
-            melody[row, : pieces[i].num_frames] = torch.from_numpy(pieces[i].melody)
-        chords = generate_accompaniment(
-            model, melody, sampling.temperature, sampling.top_k, sampling.top_p, generator
-        ).cpu().numpy()  # (B, T)
-        for row, i in enumerate(batch):
-            outputs[i] = chords[row, : pieces[i].num_frames].copy()
-    return [row for row in outputs if row is not None]
+    batches = [order[start : start + sampling.batch_size]
+               for start in range(0, len(order), sampling.batch_size)]
+    settings = SamplingConfig(sampling.temperature, sampling.top_k, sampling.top_p)
+    return generate_rows(model, [p.melody for p in pieces], batches, settings, generator)
 
 
 def model_system(model: Model, sampling: Sampling) -> System:

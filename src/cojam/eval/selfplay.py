@@ -3,10 +3,8 @@
 Both are online models playing at the same moment: at frame t the accompanist picks
 chord t having heard the melody up to t-1, and the melody agent picks melody t having
 heard the chords up to t-1. The first frames of the melody come from a real song (the
-seed, so each session starts somewhere musical); after that the agent plays. Each model
-keeps its own KV cache over its own stream order (``[BOS, c1, m1, ...]`` for the
-accompanist, ``[BOS, m1, c1, ...]`` for the agent), so a frame costs one forward pass of
-two tokens per model.
+seed, so each session starts somewhere musical); after that the agent plays. It is the
+decoding loop of ``cojam.models.decoding`` with the melody agent as the partner.
 """
 
 from __future__ import annotations
@@ -16,10 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from cojam.data.tokens import BOS, PAD, TokenSpec
+from cojam.data.tokens import PAD, TokenSpec
 from cojam.eval.pieces import Piece, melody_pitches
+from cojam.models.decoding import Partner, play_frames
 from cojam.models.online import OnlineModel
-from cojam.models.sampling import allowed_mask, sample_tokens
+from cojam.models.sampling import SamplingConfig
 
 
 @torch.no_grad()
@@ -44,32 +43,13 @@ def self_play(
             raise ValueError(f"{num_frames} frames exceed the model's {model.config.max_frames}")
     if accompanist.spec != melody_agent.spec:
         raise ValueError("the accompanist and the melody agent use different token vocabularies")
-    spec = accompanist.spec
     device = accompanist.head.weight.device
-    seed_melody = torch.as_tensor(seed_melody, dtype=torch.long).to(device)
-    B = seed_melody.shape[0]
-    melody = torch.empty(B, num_frames, dtype=torch.long, device=device)
-    chords = torch.empty(B, num_frames, dtype=torch.long, device=device)
-    start = torch.full((B, 1), BOS, dtype=torch.long, device=device)
-    acc_cache = accompanist.new_cache(B, 1 + 2 * num_frames)
-    agent_cache = melody_agent.new_cache(B, 1 + 2 * num_frames)
-    acc_logits = accompanist(start, acc_cache)[:, -1]  # (B, V)
-    agent_logits = melody_agent(start, agent_cache)[:, -1]  # (B, V)
-    previous_chord = torch.full((B,), BOS, dtype=torch.long, device=device)
-    previous_note = torch.full((B,), BOS, dtype=torch.long, device=device)
-    for t in range(num_frames):
-        chord = sample_tokens(acc_logits, allowed_mask(spec, "chord", previous_chord),
-                              temperature, top_k, top_p, generator)
-        note = sample_tokens(agent_logits, allowed_mask(spec, "melody", previous_note),
-                             temperature, top_k, top_p, generator)
-        if t < seed_melody.shape[1]:
-            seeded = seed_melody[:, t]
-            note = torch.where(seeded != PAD, seeded, note)
-        melody[:, t], chords[:, t] = note, chord
-        acc_logits = accompanist(torch.stack([chord, note], dim=1), acc_cache)[:, -1]
-        agent_logits = melody_agent(torch.stack([note, chord], dim=1), agent_cache)[:, -1]
-        previous_chord, previous_note = chord, note
-    return melody, chords
+    seed_melody = torch.as_tensor(seed_melody, dtype=torch.long).to(device)[:, :num_frames]
+    given = torch.full((len(seed_melody), num_frames), PAD, dtype=torch.long, device=device)
+    given[:, : seed_melody.shape[1]] = seed_melody
+    played = play_frames(accompanist, given, SamplingConfig(temperature, top_k, top_p),
+                         generator, Partner(melody_agent, takes=given == PAD))
+    return played.heard, played.own
 
 
 def selfplay_pieces(

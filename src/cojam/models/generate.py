@@ -1,70 +1,33 @@
-"""Generation: one decoding loop shared by the CLI, evaluation and RL.
+"""Generation: a trained model plays chords to given melodies (or the melody agent a melody
+over given chords).
 
-``generate_accompaniment`` plays chords to a given melody: with the online accompanist it
-feeds the real melody frame by frame and samples each frame's chord before it sees that
-frame's melody (exactly the live situation); with the offline teacher it encodes the whole
-melody first. ``generate_melody`` is the same loop for the melody agent over given chords.
-With ``use_cache`` (the default) each frame costs one forward pass over two new tokens;
-without it, the whole prefix is recomputed every frame (same tokens, for testing and
-benchmarks).
-
-Songs longer than the model's window (``max_frames``): the online models slide. When the
-context is full it restarts as ``[BOS]`` + the last half window of frames (re-encoded into
-a fresh cache), as training windows start mid-song with BOS too. The teacher plays
-consecutive windows, each encoding its own melody.
+``generate_accompaniment`` plays chords to a melody: the online accompanist through the
+decoding loop (``cojam.models.decoding``), choosing each frame's chord before it hears that
+frame's melody, exactly the live situation; the offline teacher encodes the whole melody
+first and decodes the chords window by window (``max_frames`` each), with the same masks
+and sampler. ``generate_melody`` is the decoding loop for the melody agent over given
+chords. ``generate_rows`` plays rows of different lengths in padded batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 
-from cojam.data.tokens import BOS
+from cojam.data.tokens import BOS, PAD
+from cojam.models.decoding import check_eval, play_frames
 from cojam.models.online import OnlineModel
-from cojam.models.sampling import allowed_mask, sample_tokens
+from cojam.models.sampling import SamplingConfig, allowed_mask, sample_tokens
 from cojam.models.teacher import TeacherModel
 
 
-def _check_eval(model: torch.nn.Module) -> None:
-    if model.training:
-        raise ValueError("generation needs model.eval() (dropout would change the samples)")
-
-
 @torch.no_grad()
-def _decode_online(
-    model: OnlineModel, partner: torch.Tensor, temperature: float, top_k: int, top_p: float,
-    generator: torch.Generator | None, use_cache: bool,
-) -> torch.Tensor:
-    """The model's own stream (B, T) played against the given partner frames (B, T)."""
-    _check_eval(model)
-    device = model.head.weight.device
-    partner = torch.as_tensor(partner, dtype=torch.long).to(device)
-    B, T = partner.shape
-    own = torch.empty(B, T, dtype=torch.long, device=device)
-    previous = torch.full((B,), BOS, dtype=torch.long, device=device)
-    tokens = torch.full((B, 1), BOS, dtype=torch.long, device=device)  # (B, 1 + 2t)
-    max_len, keep = model.config.max_len, 2 * (model.config.max_frames // 2)
-    cache = model.new_cache(B, min(max_len, 1 + 2 * T)) if use_cache else None
-    step_input = tokens
-    for t in range(T):
-        if tokens.shape[1] >= max_len:  # the window is full: slide it
-            tokens = torch.cat([tokens[:, :1], tokens[:, -keep:]], dim=1)
-            cache = model.new_cache(B, max_len) if use_cache else None
-            step_input = tokens
-        logits = model(step_input, cache) if use_cache else model(tokens)  # (B, *, V)
-        mask = allowed_mask(model.spec, model.own_stream, previous)
-        previous = sample_tokens(logits[:, -1], mask, temperature, top_k, top_p, generator)
-        own[:, t] = previous
-        step_input = torch.stack([previous, partner[:, t]], dim=1)  # (B, 2)
-        tokens = torch.cat([tokens, step_input], dim=1)
-    return own
-
-
-@torch.no_grad()
-def _decode_teacher(
-    model: TeacherModel, melody: torch.Tensor, temperature: float, top_k: int, top_p: float,
-    generator: torch.Generator | None, use_cache: bool,
-) -> torch.Tensor:
-    _check_eval(model)
+def _decode_teacher(model: TeacherModel, melody: torch.Tensor, sampling: SamplingConfig,
+                    generator: torch.Generator | None, use_cache: bool) -> torch.Tensor:
+    """(B, T) chords, each window of ``max_frames`` decoded from its own encoded melody."""
+    check_eval(model)
     device = model.head.weight.device
     melody = torch.as_tensor(melody, dtype=torch.long).to(device)
     window = model.config.max_frames
@@ -82,7 +45,8 @@ def _decode_teacher(
             else:
                 logits = model(part, torch.cat([bos, chords[:, start : start + t]], dim=1))
             mask = allowed_mask(model.spec, "chord", previous)
-            previous = sample_tokens(logits[:, -1], mask, temperature, top_k, top_p, generator)
+            previous = sample_tokens(logits[:, -1], mask, sampling.temperature,
+                                     sampling.top_k, sampling.top_p, generator)
             chords[:, start + t] = previous
             step_input = previous[:, None]
     return chords
@@ -98,12 +62,13 @@ def generate_accompaniment(
     use_cache: bool = True,
 ) -> torch.Tensor:
     """(B, T) chord tokens for the melody, one per frame, every token valid."""
+    sampling = SamplingConfig(temperature, top_k, top_p)
     if isinstance(model, TeacherModel):
-        return _decode_teacher(model, melody, temperature, top_k, top_p, generator, use_cache)
+        return _decode_teacher(model, melody, sampling, generator, use_cache)
     if model.config.role != "accompanist":
         raise ValueError(f"generate_accompaniment needs an accompanist, not a "
                          f"{model.config.role!r} model")
-    return _decode_online(model, melody, temperature, top_k, top_p, generator, use_cache)
+    return play_frames(model, melody, sampling, generator, use_cache=use_cache).own
 
 
 def generate_melody(
@@ -118,4 +83,37 @@ def generate_melody(
     """(B, T) melody tokens played by the melody agent over the given chords."""
     if not isinstance(model, OnlineModel) or model.config.role != "melody":
         raise ValueError("generate_melody needs a melody-agent model (role 'melody')")
-    return _decode_online(model, chords, temperature, top_k, top_p, generator, use_cache)
+    sampling = SamplingConfig(temperature, top_k, top_p)
+    return play_frames(model, chords, sampling, generator, use_cache=use_cache).own
+
+
+def pad_rows(rows: Sequence[np.ndarray | torch.Tensor]) -> torch.Tensor:
+    """Rows of different lengths -> (B, T) padded with ``PAD`` after each row's end."""
+    out = torch.full((len(rows), max(len(r) for r in rows)), PAD, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.as_tensor(row)
+    return out
+
+
+def generate_rows(
+    model: OnlineModel | TeacherModel,
+    rows: Sequence[np.ndarray],
+    batches: Sequence[Sequence[int]],
+    sampling: SamplingConfig,
+    generator: torch.Generator | None,
+) -> list[np.ndarray]:
+    """The model's row for each given row (melodies for an accompanist or the teacher,
+    chords for the melody agent), played in ``batches`` of row indices, in that order,
+    each padded to its longest row; outputs cut back to each row's length."""
+    melody_agent = isinstance(model, OnlineModel) and model.config.role == "melody"
+    play = generate_melody if melody_agent else generate_accompaniment
+    outputs: list[np.ndarray | None] = [None] * len(rows)
+    for batch in batches:
+        played = play(model, pad_rows([rows[i] for i in batch]), sampling.temperature,
+                      sampling.top_k, sampling.top_p, generator).cpu().numpy()  # (B, T)
+        for row, i in enumerate(batch):
+            outputs[i] = played[row, : len(rows[i])].copy()
+    missing = [i for i, row in enumerate(outputs) if row is None]
+    if missing:
+        raise ValueError(f"rows {missing} are in no batch")
+    return [row for row in outputs if row is not None]

@@ -7,11 +7,25 @@ right after on(x) or hold(x) in the same stream).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from cojam.data.tokens import TokenSpec
 
 STREAMS = ("chord", "melody")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How a token is drawn from a model's masked distribution."""
+
+    temperature: float = 1.0
+    """0 is greedy"""
+    top_k: int = 0
+    """keep the k likeliest tokens (0: all)"""
+    top_p: float = 1.0
+    """keep the smallest set whose probability reaches p (1: all)"""
 
 
 def _stream_bounds(spec: TokenSpec, stream: str) -> tuple[int, int]:
@@ -68,3 +82,31 @@ def sample_tokens(
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     probs = logits.softmax(dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+def masked_log_softmax(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """(..., V) logits -> log-probabilities over the ``allowed`` tokens, -inf elsewhere."""
+    return logits.float().masked_fill(~allowed, float("-inf")).log_softmax(dim=-1)
+
+
+def keep_or_sample(
+    logits: torch.Tensor,  # (V,) one position's logits
+    mask: torch.Tensor,  # (V,) allowed tokens
+    guess: int,
+    temperature: float,
+    generator: torch.Generator | None,
+) -> int:
+    """One token with exactly the masked, tempered distribution p, given a guess g: keep g
+    with probability p(g), else sample from p with g left out (P(x) = (1 - p(g)) p(x) /
+    (1 - p(g)) = p(x), the speculative-sampling rule for a draft that puts all its mass on
+    g). Greedy (``temperature`` 0): the argmax, whatever the guess."""
+    if temperature == 0:
+        return int(logits.masked_fill(~mask, float("-inf")).argmax())
+    if mask[guess]:
+        scaled = logits.float().masked_fill(~mask, float("-inf")) / temperature
+        keep = scaled.softmax(dim=-1)[guess]
+        if torch.rand((), generator=generator) < keep:
+            return guess
+        mask = mask.clone()
+        mask[guess] = False
+    return int(sample_tokens(logits[None], mask[None], temperature, generator=generator)[0])

@@ -1,10 +1,9 @@
 """Rollouts: the policy plays chords to a melody, frame by frame, as it would live.
 
-``play`` feeds a batch of melodies frame by frame. At frame t the policy samples chord t
-having heard the melody up to t-1 only (its stream is ``[BOS, c1, m1, c2, m2, ...]``,
-one KV cache, one forward pass of two tokens per frame), with the validity masks and
-sampler of ``models.sampling`` that generation and the live engine use. With a melody
-agent, the agent plays too: after ``seed_frames`` of real melody, melody t is the agent's
+``play`` feeds a batch of melodies frame by frame through the decoding loop that
+generation and self-play use (``cojam.models.decoding``): at frame t the policy samples
+chord t having heard the melody up to t-1 only. With a melody agent (the loop's partner),
+the agent plays too: after ``seed_frames`` of real melody, melody t is the agent's
 sample, drawn having heard the chords up to t-1, so the accompanist learns to follow a
 partner that reacts to it. Only chords are actions; the melody (data or agent) is the
 environment.
@@ -23,8 +22,9 @@ from dataclasses import dataclass
 import torch
 
 from cojam.data.tokens import BOS, PAD, TokenSpec
+from cojam.models.decoding import Partner, play_frames
 from cojam.models.online import OnlineModel, stream_layout
-from cojam.models.sampling import allowed_mask, sample_tokens
+from cojam.models.sampling import SamplingConfig, allowed_mask, masked_log_softmax
 from cojam.models.teacher import TeacherModel
 
 
@@ -44,11 +44,6 @@ class Rollout:
                          for f in ("melody", "chords", "mask", "log_probs", "hidden")))
 
 
-def masked_log_softmax(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-    """(..., V) logits -> log-probabilities over the ``allowed`` tokens, -inf elsewhere."""
-    return logits.float().masked_fill(~allowed, float("-inf")).log_softmax(dim=-1)
-
-
 @torch.no_grad()
 def play(
     policy: OnlineModel,
@@ -63,40 +58,17 @@ def play(
     for model in (policy, agent):
         if model is not None and model.training:
             raise ValueError("rollouts need model.eval() (dropout would change the samples)")
-    spec, device = policy.spec, policy.head.weight.device
+    device = policy.head.weight.device
     melody, mask = melody.to(device), mask.to(device)
-    B, T = melody.shape
-    if T > policy.config.max_frames:
-        raise ValueError(f"rollout of {T} frames exceeds the policy's {policy.config.max_frames}")
-    chords = torch.full_like(melody, PAD)
-    heard = melody.clone()
-    log_probs = torch.zeros(B, T, device=device)
-    hidden = torch.zeros(B, T, policy.config.d_model, device=device)
-    start = torch.full((B, 1), BOS, dtype=torch.long, device=device)
-    cache = policy.new_cache(B, 1 + 2 * T)
-    state = policy.hidden(start, cache)[:, -1]  # (B, C)
-    if agent is not None:
-        agent_cache = agent.new_cache(B, 1 + 2 * T)
-        agent_logits = agent(start, agent_cache)[:, -1]  # (B, V)
-    previous_chord = previous_note = start[:, 0]  # (B,)
-    for t in range(T):
-        logits = policy.head(state)  # (B, V)
-        allowed = allowed_mask(spec, "chord", previous_chord)  # (B, V)
-        chord = sample_tokens(logits, allowed, generator=generator)  # (B,)
-        log_probs[:, t] = masked_log_softmax(logits, allowed).gather(1, chord[:, None])[:, 0]
-        note = melody[:, t]
-        if agent is not None and t >= seed_frames:
-            played = sample_tokens(agent_logits, allowed_mask(spec, "melody", previous_note),
-                                   generator=generator)
-            note = torch.where(mask[:, t], played, note)
-        chords[:, t], heard[:, t], hidden[:, t] = chord, note, state
-        if t + 1 < T:
-            state = policy.hidden(torch.stack([chord, note], dim=1), cache)[:, -1]
-            if agent is not None:
-                agent_logits = agent(torch.stack([note, chord], dim=1), agent_cache)[:, -1]
-        previous_chord, previous_note = chord, note
-    chords = torch.where(mask, chords, PAD)
-    return Rollout(heard, chords, mask, torch.where(mask, log_probs, 0.0), hidden)
+    if melody.shape[1] > policy.config.max_frames:
+        raise ValueError(f"rollout of {melody.shape[1]} frames exceeds the policy's "
+                         f"{policy.config.max_frames}")
+    partner = None if agent is None else Partner(agent, seed_frames, mask)
+    played = play_frames(policy, melody, SamplingConfig(), generator, partner, record=True)
+    assert played.log_probs is not None and played.hidden is not None
+    chords = torch.where(mask, played.own, PAD)
+    log_probs = torch.where(mask, played.log_probs, 0.0)
+    return Rollout(played.heard, chords, mask, log_probs, played.hidden)
 
 
 def playable(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
