@@ -170,96 +170,42 @@ def fit(
         log(f"{out_dir} already holds a finished run")
         return json.loads((out_dir / "summary.json").read_text())
 
-    # 1. optimizer: AdamW, weight decay on matrices only ---------------------------------
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr, betas=(config.beta1, config.beta2),
-    )
+    # 1. optimizer -------------------------------------------------------------------------
+    optimizer = _adamw(model, config)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{kind}: {n_params:,} parameters on {device}")
 
     # 2. resume ----------------------------------------------------------------------------
     state_path = out_dir / "state.safetensors"
-    metrics_path = out_dir / "metrics.jsonl"
-    scalars: dict[str, Any] = {"step": 0, "best_valid": math.inf, "best_step": -1,
-                               "evals_since_best": 0, "metrics_bytes": 0, "seconds": 0.0}
-    if state_path.exists():
-        saved = read_config(out_dir)
-        if saved["kind"] != kind or saved["model"] != dataclasses.asdict(model.config) \
-                or saved["train"] != run_info["train"]:
-            raise ValueError(f"{out_dir} holds a different run ({saved['kind']}, other "
-                             f"settings); choose another --out")
-        scalars = load_training_state(state_path, model, optimizer)
-        log(f"resumed from step {scalars['step']}")
-    else:
-        save_config(out_dir, model, {**run_info, "parameters": n_params,
-                                     "git_commit": git_commit()}, kind=kind)
-    with metrics_path.open("a") as f:  # drop lines written after the resumed state
-        f.truncate(scalars["metrics_bytes"])
-    metrics = metrics_path.open("a")
-    board = _tensorboard(out_dir, scalars["step"], log)
+    scalars = _resume_or_start(kind, model, optimizer, out_dir, run_info, n_params, log)
 
-    def write(step: int, values: dict[str, float]) -> None:
-        metrics.write(json.dumps({"step": step, **values}) + "\n")
-        metrics.flush()
-        if board is not None:
-            for key, value in values.items():
-                board.add_scalar(key, value, step)
-
-    # 3. loop ------------------------------------------------------------------------------
-    stopped = bool(config.patience) and scalars["evals_since_best"] >= config.patience
+    # 3. loop: step, log, validate, checkpoint, early stop --------------------------------
+    stopped = _patience_spent(scalars, config)
     started = time.perf_counter() - scalars["seconds"]
     bar = tqdm(total=config.max_steps, initial=scalars["step"], disable=not progress,
                desc=f"train {kind}", unit="step")
     step = scalars["step"]
     model.train()
-    while step < config.max_steps and not stopped:
-        lr = lr_at(step, config)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        torch.manual_seed(config.seed * 1_000_003 + step)  # dropout: a function of (seed, step)
-        with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
-            loss, extra = objective.loss(batches.batch(step), step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        step += 1
-        bar.update(1)
-
-        if step % config.log_every == 0 or step == config.max_steps:
-            write(step, {"loss/train": loss.item(), **extra, "optim/lr": lr,
-                         "optim/grad_norm": grad_norm.item(),
-                         "time/seconds": time.perf_counter() - started})
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-
-        evaluated = step % config.eval_every == 0 or step == config.max_steps
-        if evaluated:
-            valid, extra = objective.validate()
-            model.train()
-            if valid < scalars["best_valid"]:
-                scalars.update(best_valid=valid, best_step=step, evals_since_best=0)
-                save_weights(out_dir, model)
-            else:
-                scalars["evals_since_best"] += 1
-            write(step, {"loss/valid": valid, **extra})
-            bar.write(f"step {step}: valid {valid:.4f} "
-                      + "".join(f"{k[5:]} {v:.4f} " for k, v in extra.items()
-                                if k.startswith("loss/"))
-                      + f"(best {scalars['best_valid']:.4f} at {scalars['best_step']})")
-            stopped = bool(config.patience) and scalars["evals_since_best"] >= config.patience
-
-        if evaluated or step % config.checkpoint_every == 0:
-            scalars.update(step=step, metrics_bytes=metrics.tell(),
-                           seconds=time.perf_counter() - started)
-            save_training_state(state_path, model, optimizer, scalars)
+    with MetricsLog(out_dir, scalars["metrics_bytes"], step, log) as metrics:
+        while step < config.max_steps and not stopped:
+            lr, loss, extra, grad_norm = _train_step(model, optimizer, objective, batches, step,
+                                                     config, device)
+            step += 1
+            bar.update(1)
+            if step % config.log_every == 0 or step == config.max_steps:
+                metrics.write(step, {"loss/train": loss.item(), **extra, "optim/lr": lr,
+                                     "optim/grad_norm": grad_norm.item(),
+                                     "time/seconds": time.perf_counter() - started})
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            evaluated = step % config.eval_every == 0 or step == config.max_steps
+            if evaluated:
+                _validate(objective, model, out_dir, step, scalars, metrics, bar)
+                stopped = _patience_spent(scalars, config)
+            if evaluated or step % config.checkpoint_every == 0:
+                scalars.update(step=step, metrics_bytes=metrics.tell(),
+                               seconds=time.perf_counter() - started)
+                save_training_state(state_path, model, optimizer, scalars)
     bar.close()
-    metrics.close()
-    if board is not None:
-        board.close()
 
     # 4. summary ---------------------------------------------------------------------------
     summary = {"kind": kind, "steps": step, "stopped_early": stopped,
@@ -270,6 +216,131 @@ def fit(
     log(f"{kind}: best validation loss {summary['best_valid_loss']:.4f} at step "
         f"{summary['best_step']}; {step} steps in {summary['seconds']}s")
     return summary
+
+
+def _adamw(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not on biases and norm gains)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr, betas=(config.beta1, config.beta2),
+    )
+
+
+def _resume_or_start(
+    kind: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    out_dir: Path,
+    run_info: dict[str, Any],
+    n_params: int,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """The trainer scalars: loaded with the weights and optimizer state from
+    ``state.safetensors`` when the run was interrupted (refusing a run of other settings),
+    else fresh, with ``config.json`` written."""
+    scalars: dict[str, Any] = {"step": 0, "best_valid": math.inf, "best_step": -1,
+                               "evals_since_best": 0, "metrics_bytes": 0, "seconds": 0.0}
+    state_path = out_dir / "state.safetensors"
+    if not state_path.exists():
+        save_config(out_dir, model, {**run_info, "parameters": n_params,
+                                     "git_commit": git_commit()}, kind=kind)
+        return scalars
+    saved = read_config(out_dir)
+    if saved["kind"] != kind or saved["model"] != dataclasses.asdict(model.config) \
+            or saved["train"] != run_info["train"]:
+        raise ValueError(f"{out_dir} holds a different run ({saved['kind']}, other "
+                         f"settings); choose another --out")
+    scalars = load_training_state(state_path, model, optimizer)
+    log(f"resumed from step {scalars['step']}")
+    return scalars
+
+
+def _patience_spent(scalars: dict[str, Any], config: TrainConfig) -> bool:
+    """Whether early stopping is on and that many validations have not improved."""
+    return bool(config.patience) and scalars["evals_since_best"] >= config.patience
+
+
+def _train_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    objective: Objective,
+    batches: TrainBatches,
+    step: int,
+    config: TrainConfig,
+    device: str,
+) -> tuple[float, torch.Tensor, dict[str, float], torch.Tensor]:
+    """One optimizer step on the batch of ``step``: returns (learning rate, loss, the
+    objective's extra metrics, gradient norm before clipping)."""
+    lr = lr_at(step, config)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    torch.manual_seed(config.seed * 1_000_003 + step)  # dropout: a function of (seed, step)
+    with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
+        loss, extra = objective.loss(batches.batch(step), step)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return lr, loss, extra, grad_norm
+
+
+def _validate(
+    objective: Objective,
+    model: torch.nn.Module,
+    out_dir: Path,
+    step: int,
+    scalars: dict[str, Any],
+    metrics: MetricsLog,
+    bar: tqdm,
+) -> None:
+    """Validate after ``step``: save the weights when they are the best yet, count
+    validations since the best (in ``scalars``), log the losses."""
+    valid, extra = objective.validate()
+    model.train()
+    if valid < scalars["best_valid"]:
+        scalars.update(best_valid=valid, best_step=step, evals_since_best=0)
+        save_weights(out_dir, model)
+    else:
+        scalars["evals_since_best"] += 1
+    metrics.write(step, {"loss/valid": valid, **extra})
+    bar.write(f"step {step}: valid {valid:.4f} "
+              + "".join(f"{k[5:]} {v:.4f} " for k, v in extra.items() if k.startswith("loss/"))
+              + f"(best {scalars['best_valid']:.4f} at {scalars['best_step']})")
+
+
+class MetricsLog:
+    """``metrics.jsonl`` (one JSON line per write), and TensorBoard when it is installed.
+    Opening drops the lines written after the resumed state (past ``metrics_bytes``)."""
+
+    def __init__(self, out_dir: Path, metrics_bytes: int, step: int,
+                 log: Callable[[str], None]) -> None:
+        path = out_dir / "metrics.jsonl"
+        with path.open("a") as f:
+            f.truncate(metrics_bytes)
+        self.file = path.open("a")
+        self.board = _tensorboard(out_dir, step, log)
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        self.file.write(json.dumps({"step": step, **values}) + "\n")
+        self.file.flush()
+        if self.board is not None:
+            for key, value in values.items():
+                self.board.add_scalar(key, value, step)
+
+    def tell(self) -> int:
+        """Bytes written so far: where a resumed run truncates the file."""
+        return self.file.tell()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+        if self.board is not None:
+            self.board.close()
 
 
 def _tensorboard(out_dir: Path, step: int, log: Callable[[str], None]) -> Any:
