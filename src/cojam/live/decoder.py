@@ -7,12 +7,12 @@ overhead, not arithmetic). So the decoder *drafts* a block of guesses, runs the 
 once over the whole block, and keeps the guesses the model agrees with, in order, up to
 the first it does not; there it takes the model's own choice, and drafts again.
 
-The result is exactly what choosing one token at a time would give, in distribution:
-- a greedy position (the expected melody, or chords at temperature 0) keeps a guess only
-  when it is the model's argmax, and otherwise takes the argmax;
-- a sampled position (chords) keeps guess g with probability p(g) and otherwise samples
-  from p with g left out: P(g) = p(g), P(x) = (1 - p(g)) p(x) / (1 - p(g)) = p(x), the
-  speculative-sampling rule for a draft that puts all its mass on g.
+The result is exactly what choosing one token at a time would give, in distribution: the
+model call and the walk along the block are ``cojam.models.speculative.verify``, each
+token is chosen by ``cojam.models.sampling.keep_or_sample`` (a greedy position keeps a
+guess only when it is the argmax; a sampled one keeps guess g with probability p(g) and
+otherwise samples from p with g left out). This module decides what to guess and what
+is known.
 
 A chord's guess is the plan that was just dropped (``truncate`` keeps it): after a
 surprise most of the old chord plan usually still holds. Elsewhere, and for the melody
@@ -28,7 +28,8 @@ import torch
 
 from cojam.data.tokens import BOS
 from cojam.models.online import OnlineModel
-from cojam.models.sampling import allowed_mask, sample_tokens
+from cojam.models.sampling import allowed_mask, keep_or_sample
+from cojam.models.speculative import verify
 
 DRAFT_TOKENS = 24  # guesses verified per model call (1: one token per call)
 
@@ -163,24 +164,10 @@ class Decoder:
     def _verify(self, block: list[int], guessed: list[bool]) -> None:
         """One model call over the unfed tokens and ``block``; keep the block up to the
         first guess the model rejects, and the model's own choice there."""
-        start = len(self.tokens)
-        unfed = self.tokens[self.cache.length :]
-        feed = torch.tensor([unfed + block], dtype=torch.long)
-        logits = self.model(feed, self.cache)[0]  # (len(feed), V)
+        chosen, fed = verify(self.model, self.cache, self.tokens, block, guessed, self._choose)
         self.calls += 1
-        self.fed += feed.shape[1]
-        for index, (token, is_guess) in enumerate(zip(block, guessed, strict=True)):
-            if not is_guess:
-                self.tokens.append(token)
-                continue
-            row = logits[len(unfed) - 1 + index]  # predicts this position
-            choice = self._choose(row, len(self.tokens), token)
-            self.tokens.append(choice)
-            self.chosen += 1
-            if choice != token:
-                self.cache.truncate(start + index)  # the rejected guess and after
-                return
-        self.cache.truncate(len(self.tokens) - 1)
+        self.fed += fed
+        self.chosen += chosen
 
     def _mask(self, stream: str, previous: int) -> torch.Tensor:
         mask = self._masks.get((stream, previous))
@@ -197,15 +184,4 @@ class Decoder:
         if stream == "chord" and self.must_sound is not None and self.must_sound(position):
             mask = mask.clone()
             mask[0, self.spec.chord_silence] = False
-        temperature = self.temperatures[stream]
-        if temperature == 0:
-            return int(row.masked_fill(~mask[0], float("-inf")).argmax())
-        if mask[0, guess]:
-            scaled = row.float().masked_fill(~mask[0], float("-inf")) / temperature
-            keep = scaled.softmax(dim=-1)[guess]
-            if torch.rand((), generator=self.generator) < keep:
-                return guess
-            mask = mask.clone()
-            mask[0, guess] = False
-        token = sample_tokens(row[None], mask, temperature, generator=self.generator)
-        return int(token[0])
+        return keep_or_sample(row, mask[0], guess, self.temperatures[stream], self.generator)
