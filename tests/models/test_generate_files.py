@@ -9,9 +9,10 @@ from pathlib import Path
 import mido
 import pytest
 
-from cojam.cli.generate_cmd import generate_files, read_melody
 from cojam.data.cache import load_songs
+from cojam.data.melody_file import read_melody
 from cojam.data.token_files import load_tokens
+from cojam.models.generate_files import generate_files
 from cojam.models.train import train
 
 
