@@ -188,18 +188,9 @@ def run_pipeline(
     out.mkdir(parents=True, exist_ok=True)
     stages = plan(out, config)
     record_path = out / "pipeline.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record.setdefault("stages", {})
-    planned = {s.name for s in stages}  # a stage of an earlier plan (other seeds) is dropped
-    record["stages"] = {k: v for k, v in record["stages"].items() if k in planned}
-    record.update(recipe=config.recipe, seeds=list(config.seeds),
-                  reward_seeds=list(config.reward_seeds), jobs=config.jobs)
+    record = _start_record(record_path, stages, config)
 
-    def save() -> None:
-        record["total_seconds"] = round(sum(s.get("seconds", 0.0)
-                                            for s in record["stages"].values()), 1)
-        record_path.write_text(json.dumps(record, indent=1) + "\n")
-
+    # what earlier runs finished
     done = {s.name for s in stages if (out / s.done_file).exists()}
     for stage in stages:
         entry = record["stages"].setdefault(stage.name, {})
@@ -210,15 +201,65 @@ def run_pipeline(
     ran_stages = bool(pending)
     if done:
         log(f"{len(done)} of {len(stages)} stages already done; {len(pending)} to run")
+
+    # the rest, side by side
     bar = tqdm(total=len(stages), initial=len(done), desc="pipeline", unit="stage",
                disable=not progress)
+    wall = time.perf_counter()
+    failures = _run_stages(pending, done, out, config.jobs, runner, record, record_path, bar,
+                           log)
+    bar.close()
+
+    # record and report
+    if ran_stages or not record.get("last_wall_seconds"):  # a run of no stage keeps it
+        record["last_wall_seconds"] = round(time.perf_counter() - wall, 1)
+    _save_record(record_path, record)
+    if failures or pending:
+        raise PipelineError("; ".join(failures) or f"stages left unrun: "
+                            f"{', '.join(s.name for s in pending)}")
+    write_pipeline_report(out, record)
+    return record
+
+
+def _start_record(record_path: Path, stages: Sequence[Stage],
+                  config: PipelineConfig) -> dict[str, Any]:
+    """The record of earlier runs (stage times, statuses) with the stages of this plan
+    only (an earlier plan's stage, e.g. another seed, is dropped), and this run's config."""
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record.setdefault("stages", {})
+    planned = {s.name for s in stages}
+    record["stages"] = {k: v for k, v in record["stages"].items() if k in planned}
+    record.update(recipe=config.recipe, seeds=list(config.seeds),
+                  reward_seeds=list(config.reward_seeds), jobs=config.jobs)
+    return record
+
+
+def _save_record(record_path: Path, record: dict[str, Any]) -> None:
+    record["total_seconds"] = round(sum(s.get("seconds", 0.0)
+                                        for s in record["stages"].values()), 1)
+    record_path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _run_stages(
+    pending: list[Stage],
+    done: set[str],
+    out: Path,
+    jobs: int,
+    runner: Callable[[Stage, Path], None],
+    record: dict[str, Any],
+    record_path: Path,
+    bar: tqdm,
+    log: Callable[[str], None],
+) -> list[str]:
+    """Launch each pending stage once all it needs is ``done`` (taking it off ``pending``),
+    ``jobs`` at a time, and record each outcome as it comes (saving the record). A failure
+    stops new launches and lets running stages finish. Returns the failures."""
     failures: list[str] = []
     running: dict[Future, tuple[Stage, float]] = {}
-    wall = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(config.jobs, 1)) as pool:
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
         while pending or running:
             ready = [s for s in pending if set(s.needs) <= done]
-            while ready and len(running) < config.jobs and not failures:
+            while ready and len(running) < jobs and not failures:
                 stage = ready.pop(0)
                 pending.remove(stage)
                 log(f"start {stage.name}: {command_line(stage)}")
@@ -245,16 +286,8 @@ def run_pipeline(
                     entry["status"] = "failed"
                     failures.append(str(error))
                     log(str(error))
-                save()
-    bar.close()
-    if ran_stages or not record.get("last_wall_seconds"):  # a run of no stage keeps it
-        record["last_wall_seconds"] = round(time.perf_counter() - wall, 1)
-    save()
-    if failures or pending:
-        raise PipelineError("; ".join(failures) or f"stages left unrun: "
-                            f"{', '.join(s.name for s in pending)}")
-    write_pipeline_report(out, record)
-    return record
+                _save_record(record_path, record)
+    return failures
 
 
 def best_seed(out: Path, section: str, seeds: Sequence[int], last: int = 10) -> int:
