@@ -158,117 +158,43 @@ def run_evaluation(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec: TokenSpec = load_spec(config.vocab or data_dir)
-    sampling = config.sampling
 
-    # systems: baselines first, then the models
-    systems: dict[str, System] = dict(baseline_systems(spec, config.degenerate))
-    info: dict[str, dict[str, Any]] = {name: {"type": "baseline"} for name in systems}
-    online_models = {}
-    max_frames = DEFAULT_MAX_FRAMES
-    for name, runs in (models or {}).items():
-        if name in systems:
-            raise ValueError(f"system name {name!r} is taken; name the run NAME=RUN")
-        runs = [runs] if isinstance(runs, str | Path) else list(runs)
-        loaded = [load_accompanist(run_dir, spec, config.device) for run_dir in runs]
-        model, facts = loaded[0]
-        systems[name] = pooled_system([model_system(m, sampling) for m, _ in loaded])
-        info[name] = {"type": "model", **facts}
-        if len(runs) > 1:
-            info[name]["runs"] = [str(r) for r in runs]
-            if config.samples % len(runs):
-                log(f"{name}: {config.samples} samples do not split evenly over "
-                    f"{len(runs)} runs")
-        max_frames = min([max_frames, *(m.config.max_frames for m, _ in loaded)])
-        if facts["kind"] == "online":
-            online_models[name] = model
-    agent = None
-    if melody_agent is not None:  # checked before any work, used at the end
-        agent = load_model(melody_agent, config.device)
-        if kind_of(agent) != "melody" or agent.spec != spec:
-            raise ValueError(f"{melody_agent} is not a melody agent for this cache's "
-                             f"vocabulary (kind {kind_of(agent)!r})")
-    reward_fns: dict[str, RewardFn] = {}
-    for run_dir in rewards:
-        check_reward_vocabulary(run_dir, spec)
-        reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(
-            run_dir, config.device)
+    # systems, melody agent and rewards: all loaded (and checked) before any work
+    lineup = _load_systems(models or {}, spec, config, log)
+    agent = None if melody_agent is None else _load_melody_agent(melody_agent, spec, config)
+    reward_fns = _load_rewards(rewards, spec, config)
 
-    pieces = load_pieces(data_dir, config.split, spec, max_frames, config.limit_songs)
-    if not pieces:
-        raise ValueError(f"{data_dir}: split {config.split!r} has no songs")
-    if not any((p.chords != spec.chord_silence).any() for p in pieces):
-        systems.pop("ground_truth", None)  # melodies without chords: no reference to play
-        info.pop("ground_truth", None)
+    # pieces
+    pieces = _load_test_pieces(data_dir, spec, config, lineup)
     songs = list(dict.fromkeys(p.song_id for p in pieces))
-    log(f"evaluating {len(systems)} systems on {len(pieces)} windows of {len(songs)} "
+    log(f"evaluating {len(lineup.systems)} systems on {len(pieces)} windows of {len(songs)} "
         f"{config.split} songs, {config.samples} samples each")
 
+    # main pass, adaptation test, self-play
     results: dict[str, Any] = {"systems": {}, "intervals": {}, "adaptation": {},
                                "selfplay": None, "chord_counts": {}}
     timings: dict[str, float] = {}
-    sequences: dict[str, Any] = {}
-    bar = tqdm(total=len(systems) * config.samples, desc="main", unit="pass",
-               disable=not progress)
-    for name, system in systems.items():  # timings: generation only, not scoring
-        started = time.perf_counter()
-        passes = _run_passes(name, system, pieces, config.samples, config.seed, bar)
-        timings[name] = time.perf_counter() - started
-        piece_lists = [pieces] * len(passes)
-        scores = score_outputs(piece_lists, passes, spec,
-                               _rewards_of(reward_fns, piece_lists, passes, sampling.batch_size),
-                               config.seed)
-        _store(results, name, scores)
-        results["chord_counts"][name] = scores.chord_counts
-        sequences[name] = scores.sequences
-    bar.close()
-
-    adaptation_meta: dict[str, Any] = {"enabled": config.adaptation}
-    if config.adaptation:
-        cases, skipped = adaptation.adaptation_cases(pieces, spec, config.seed)
-        adaptation_meta.update(shifts=list(adaptation.SHIFTS), cases=len(cases),
-                               samples=config.adaptation_samples,
-                               before_beats=adaptation.BEFORE_BEATS,
-                               after_beats=adaptation.AFTER_BEATS,
-                               after_window=adaptation.AFTER_WINDOW,
-                               skipped=len(skipped), skipped_examples=skipped[:10])
-        case_pieces = [case.piece for case in cases]
-        bar = tqdm(total=len(systems) * config.adaptation_samples, desc="adaptation", unit="pass",
-                   disable=not progress or not cases)
-        for name, system in systems.items():
-            if not cases:
-                break
-            started = time.perf_counter()
-            passes = _run_passes(name, system, case_pieces, config.adaptation_samples,
-                                 config.seed, bar)
-            timings[name] += time.perf_counter() - started
-            summary = adaptation.summarise_adaptation(cases, passes, spec, config.seed)
-            results["adaptation"][name] = summary
-            _add_adaptation_headline(results, name, summary)
-        bar.close()
-
-    for name in systems:  # the key every consumer reads, null when the test did not run
-        results["systems"][name].setdefault("adaptation_beats", None)
-        results["intervals"][name].setdefault("adaptation_beats", [None, None])
-
+    sequences = _main_pass(lineup.systems, pieces, spec, reward_fns, config, progress, results,
+                           timings)
+    adaptation_meta = _adaptation_pass(lineup.systems, pieces, spec, config, progress, results,
+                                       timings)
     selfplay_meta: dict[str, Any] = {"melody_agent": None if melody_agent is None
                                      else str(melody_agent)}
-    if agent is not None and online_models:
+    if agent is not None and lineup.online_models:
         selfplay_meta.update(bars=config.selfplay_bars, seed_bars=config.selfplay_seed_bars)
-        results["selfplay"] = _run_selfplay(online_models, agent, pieces, reward_fns, config,
-                                            spec)
+        results["selfplay"] = _run_selfplay(lineup.online_models, agent, pieces, reward_fns,
+                                            config, spec)
 
-    # the teacher hears the future and is trained on no reward: not a candidate
-    trained = [name for name, facts in info.items()
-               if facts["type"] == "model" and facts.get("kind") != "teacher"]
-    results["reward_hacking"] = flag_reward_hacking(results["systems"], results["intervals"],
-                                                    candidates=trained)
-    results["rhythm_gaming"] = flag_rhythm_gaming(results["systems"], trained)
+    # flags: systems that game a reward or the rhythm metrics
+    _flag_gaming(results, lineup.info)
+
+    # files
     results["meta"] = {
         "data": str(data_dir), "split": config.split, "songs": len(songs),
-        "windows": len(pieces), "max_frames": max_frames, "config": asdict(config),
+        "windows": len(pieces), "max_frames": lineup.max_frames, "config": asdict(config),
         "git_commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "systems": info, "rewards": {name: str(run) for name, run in
-                                     zip(reward_fns, rewards, strict=True)},
+        "systems": lineup.info, "rewards": {name: str(run) for name, run in
+                                            zip(reward_fns, rewards, strict=True)},
         "adaptation": adaptation_meta, "selfplay": selfplay_meta,
         "seconds_per_system": timings, "seconds": time.perf_counter() - started_all,
         "intervals": "per-output metrics: percentile bootstrap over songs (2000 resamples); "
@@ -281,6 +207,160 @@ def run_evaluation(
     if report:
         write_report(out_dir)
     return results
+
+
+@dataclass
+class Lineup:
+    """The systems of one evaluation: baselines first, then the models."""
+
+    systems: dict[str, System]
+    info: dict[str, dict[str, Any]]
+    """name -> what it is (``type`` baseline or model, and a model's facts)"""
+    online_models: dict[str, Any]
+    """the online accompanists by system name (the first run of a pool): self-play"""
+    max_frames: int
+    """the shortest context of any model: the pieces' window"""
+
+
+def _load_systems(
+    models: Mapping[str, Path | Sequence[Path]],
+    spec: TokenSpec,
+    config: EvalConfig,
+    log: Callable[[str], None],
+) -> Lineup:
+    systems: dict[str, System] = dict(baseline_systems(spec, config.degenerate))
+    lineup = Lineup(systems, {name: {"type": "baseline"} for name in systems}, {},
+                    DEFAULT_MAX_FRAMES)
+    for name, runs in models.items():
+        if name in systems:
+            raise ValueError(f"system name {name!r} is taken; name the run NAME=RUN")
+        runs = [runs] if isinstance(runs, str | Path) else list(runs)
+        loaded = [load_accompanist(run_dir, spec, config.device) for run_dir in runs]
+        model, facts = loaded[0]
+        systems[name] = pooled_system([model_system(m, config.sampling) for m, _ in loaded])
+        lineup.info[name] = {"type": "model", **facts}
+        if len(runs) > 1:
+            lineup.info[name]["runs"] = [str(r) for r in runs]
+            if config.samples % len(runs):
+                log(f"{name}: {config.samples} samples do not split evenly over "
+                    f"{len(runs)} runs")
+        lineup.max_frames = min([lineup.max_frames, *(m.config.max_frames for m, _ in loaded)])
+        if facts["kind"] == "online":
+            lineup.online_models[name] = model
+    return lineup
+
+
+def _load_melody_agent(run_dir: Path, spec: TokenSpec, config: EvalConfig) -> Any:
+    agent = load_model(run_dir, config.device)
+    if kind_of(agent) != "melody" or agent.spec != spec:
+        raise ValueError(f"{run_dir} is not a melody agent for this cache's "
+                         f"vocabulary (kind {kind_of(agent)!r})")
+    return agent
+
+
+def _load_rewards(
+    rewards: Sequence[Path], spec: TokenSpec, config: EvalConfig
+) -> dict[str, RewardFn]:
+    reward_fns: dict[str, RewardFn] = {}
+    for run_dir in rewards:
+        check_reward_vocabulary(run_dir, spec)
+        reward_fns[_unique_name(reward_name(run_dir), reward_fns)] = load_reward(
+            run_dir, config.device)
+    return reward_fns
+
+
+def _load_test_pieces(
+    data_dir: Path, spec: TokenSpec, config: EvalConfig, lineup: Lineup
+) -> list[Piece]:
+    """The windows of ``config.split``; without any chord (a melody-only cache) there is no
+    reference to play, so the ``ground_truth`` system leaves the lineup."""
+    pieces = load_pieces(data_dir, config.split, spec, lineup.max_frames, config.limit_songs)
+    if not pieces:
+        raise ValueError(f"{data_dir}: split {config.split!r} has no songs")
+    if not any((p.chords != spec.chord_silence).any() for p in pieces):
+        lineup.systems.pop("ground_truth", None)
+        lineup.info.pop("ground_truth", None)
+    return pieces
+
+
+def _main_pass(
+    systems: Mapping[str, System],
+    pieces: Sequence[Piece],
+    spec: TokenSpec,
+    reward_fns: Mapping[str, RewardFn],
+    config: EvalConfig,
+    progress: bool,
+    results: dict[str, Any],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """``config.samples`` passes of every system, scored into ``results``; their seconds
+    (generation only, not scoring) into ``timings``; returns the chord sequences."""
+    sequences: dict[str, Any] = {}
+    bar = tqdm(total=len(systems) * config.samples, desc="main", unit="pass",
+               disable=not progress)
+    for name, system in systems.items():
+        started = time.perf_counter()
+        passes = _run_passes(name, system, pieces, config.samples, config.seed, bar)
+        timings[name] = time.perf_counter() - started
+        piece_lists = [pieces] * len(passes)
+        scores = score_outputs(piece_lists, passes, spec,
+                               _rewards_of(reward_fns, piece_lists, passes,
+                                           config.sampling.batch_size),
+                               config.seed)
+        _store(results, name, scores)
+        results["chord_counts"][name] = scores.chord_counts
+        sequences[name] = scores.sequences
+    bar.close()
+    return sequences
+
+
+def _adaptation_pass(
+    systems: Mapping[str, System],
+    pieces: Sequence[Piece],
+    spec: TokenSpec,
+    config: EvalConfig,
+    progress: bool,
+    results: dict[str, Any],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The adaptation test (when ``config.adaptation``): every system's summary into
+    ``results["adaptation"]`` and its headline columns into the main table (null when the
+    test did not run); returns what the test was, for ``meta``."""
+    meta: dict[str, Any] = {"enabled": config.adaptation}
+    if config.adaptation:
+        cases, skipped = adaptation.adaptation_cases(pieces, spec, config.seed)
+        meta.update(shifts=list(adaptation.SHIFTS), cases=len(cases),
+                    samples=config.adaptation_samples, before_beats=adaptation.BEFORE_BEATS,
+                    after_beats=adaptation.AFTER_BEATS, after_window=adaptation.AFTER_WINDOW,
+                    skipped=len(skipped), skipped_examples=skipped[:10])
+        case_pieces = [case.piece for case in cases]
+        bar = tqdm(total=len(systems) * config.adaptation_samples, desc="adaptation",
+                   unit="pass", disable=not progress or not cases)
+        for name, system in systems.items():
+            if not cases:
+                break
+            started = time.perf_counter()
+            passes = _run_passes(name, system, case_pieces, config.adaptation_samples,
+                                 config.seed, bar)
+            timings[name] += time.perf_counter() - started
+            summary = adaptation.summarise_adaptation(cases, passes, spec, config.seed)
+            results["adaptation"][name] = summary
+            _add_adaptation_headline(results, name, summary)
+        bar.close()
+    for name in systems:  # the key every consumer reads, null when the test did not run
+        results["systems"][name].setdefault("adaptation_beats", None)
+        results["intervals"][name].setdefault("adaptation_beats", [None, None])
+    return meta
+
+
+def _flag_gaming(results: dict[str, Any], info: Mapping[str, Mapping[str, Any]]) -> None:
+    """``reward_hacking`` and ``rhythm_gaming`` flags of the trained models; the teacher
+    hears the future and is trained on no reward: not a candidate."""
+    trained = [name for name, facts in info.items()
+               if facts["type"] == "model" and facts.get("kind") != "teacher"]
+    results["reward_hacking"] = flag_reward_hacking(results["systems"], results["intervals"],
+                                                    candidates=trained)
+    results["rhythm_gaming"] = flag_rhythm_gaming(results["systems"], trained)
 
 
 def _add_adaptation_headline(results: dict, name: str, summary: dict) -> None:
