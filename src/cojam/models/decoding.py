@@ -21,8 +21,8 @@ restarts as ``[BOS]`` + its last half window of frames, re-read into a fresh cac
 training windows start mid-song with BOS too.
 
 Every tensor of a ``Voice`` is indexed by row first and a row's state depends on its own
-tokens only; a row's position is ``1 + 2 * frames`` (so rows of different lengths, like
-live sessions, can be stepped together once the cache keeps a length per row).
+tokens only, so rows need not stay in lockstep: with ``cojam.models.row_cache`` (a length
+per row) rows at different positions, like live sessions, step together in one call.
 """
 
 from __future__ import annotations
