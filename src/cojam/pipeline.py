@@ -335,7 +335,7 @@ def bundle_best(out: Path, config: PipelineConfig, command: str,
     """Write the best ``gapt`` policy of a finished pipeline into the package bundle."""
     from cojam.models.bundled import write_bundle
     from cojam.models.checkpoint import load_model, read_config
-    from cojam.models.train import git_commit
+    from cojam.provenance import git_commit
 
     results = json.loads((out / "eval" / "results.json").read_text())
     check_bundle_worthy(results)

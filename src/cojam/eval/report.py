@@ -195,7 +195,8 @@ def header(results: Mapping[str, Any]) -> list[str]:
         f"- samples per piece: {config['samples']} (pass p seeded with seed + p), seed "
         f"{config['seed']}; sampling temperature {sampling['temperature']}, top-k "
         f"{sampling['top_k']}, top-p {sampling['top_p']}",
-        f"- code: git commit `{meta['git_commit']}`; made {meta['date']}",
+        f"- code: git commit `{meta['git_commit'] or 'unknown (not a git checkout)'}`; "
+        f"made {meta['date']}",
         f"- intervals: {meta['intervals']}", "",
         "## Systems", "",
     ]
@@ -206,7 +207,7 @@ def header(results: Mapping[str, Any]) -> list[str]:
         else:
             runs = info.get("runs") or [info["run"]]  # several: seeds pooled, pass p by run p mod n
             rows.append([f"`{name}`", info["kind"], "<br>".join(f"`{r}`" for r in runs),
-                         f"`{info['recipe']}`", f"`{info['git_commit']}`"])
+                         f"`{info['recipe']}`", f"`{info['git_commit'] or 'unknown'}`"])
     lines += [table(["system", "kind", "run", "recipe", "trained at commit"], rows), ""]
     missing = [name for name in ("mle", "teacher") if name not in meta["systems"]]
     if missing:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,6 +49,7 @@ from cojam.eval.report import write_report
 from cojam.eval.scoring import SystemScores, score_outputs
 from cojam.eval.selfplay import melody_facts, selfplay_pieces
 from cojam.models.checkpoint import kind_of, load_model
+from cojam.provenance import git_commit
 from cojam.rewards.ensemble import RewardFn, load_reward
 
 DEFAULT_MAX_FRAMES = 256  # the training window of DESIGN.md, when no model sets one
@@ -73,16 +73,6 @@ class EvalConfig:
     selfplay_seed_bars: int = 2
     sampling: Sampling = field(default_factory=Sampling)
     device: str = "cpu"
-
-
-def git_commit() -> str:
-    """The commit of the code that ran, or ``unknown`` outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
 def json_ready(value: Any) -> Any:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from cojam.models.checkpoint import (
 from cojam.models.online import OnlineConfig
 from cojam.models.scoring import evaluate, stream_losses
 from cojam.models.teacher import TeacherConfig
+from cojam.provenance import git_commit
 
 
 @dataclass(frozen=True)
@@ -138,15 +138,6 @@ class Objective:
     """(batch, step) -> (loss to minimise, extra metrics to log under their own names)"""
     validate: Callable[[], tuple[float, dict[str, float]]]
     """() -> (validation loss, lower is better: picks the best checkpoint; extra metrics)"""
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def fit(
