@@ -59,6 +59,10 @@ def test_eval_errors_are_one_line(tiny_cache, tiny_runs, tmp_path, capsys):
     assert "no results.json" in capsys.readouterr().err
     code = main(["eval", "--data", str(tmp_path / "no-cache"), "--out", str(tmp_path / "y")])
     assert code == 1 and "vocab.json" in capsys.readouterr().err
+    code = main(["eval", "--data", str(tiny_cache), "--out", str(tmp_path / "w"), "--model",
+                 f"m={tiny_runs['online']}", "--model", f"m={tiny_runs['teacher']}", "--quiet"])
+    assert code == 1 and "same name" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()  # refused before anything is written
 
 
 def test_seeds_of_one_recipe_pool_into_one_system(tiny_cache, tiny_runs, tmp_path):

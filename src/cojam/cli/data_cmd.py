@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from cojam.data.cache import SOURCES, CacheError, build_cache, load_stats
+from cojam.data.cache import SOURCES, CacheError, build_cache, stats_summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,58 +64,16 @@ def run_build(args: argparse.Namespace) -> int:
     except CacheError as e:
         print(f"cojam data build: {e}", file=sys.stderr)
         return 1
-    seconds = time.perf_counter() - started
-    songs = sum(report.songs.values())
-    print(
-        f"read {report.inputs} inputs ({report.parsed_from_cache} from the parse cache) "
-        f"in {seconds:.1f}s"
-    )
-    print("songs: " + ", ".join(f"{k} {v}" for k, v in report.songs.items()) + f" (total {songs})")
-    stats = report.stats
-    if stats.get("melody_only"):
-        print(f"melody only, {stats['frames']} frames; files per split: " + "; ".join(
-            f"{k} {', '.join(v)}" for k, v in stats["files"].items()))
-    else:
-        print(
-            f"frames: {stats['frames']}, chord spans: {stats['chord_spans']}, distinct chords: "
-            f"{stats['distinct_chords']}, vocabulary: {stats['chord_vocab_size']} chords / "
-            f"{stats['token_vocab_size']} tokens"
-        )
-        top = list(stats["commonest_chords"].items())[:12]
-        print("commonest chords: " + " ".join(f"{c}:{n}" for c, n in top))
-    if report.skipped:
-        print(f"skipped {len(report.skipped)}:")
-        for skipped in report.skipped:
-            print(f"  {skipped}")
+    print(report.summary(time.perf_counter() - started))
     print(f"wrote {args.out}")
     return 0
 
 
 def run_stats(args: argparse.Namespace) -> int:
     try:
-        stats = load_stats(args.dir)
+        summary = stats_summary(args.dir)
     except CacheError as e:
         print(f"cojam data stats: {e}", file=sys.stderr)
         return 1
-    summary = {
-        key: stats[key]
-        for key in (
-            "source",
-            "melody_only",
-            "songs",
-            "chord_vocab_size",
-            "token_vocab_size",
-            "distinct_chords",
-            "commonest_chords",
-            "chord_qualities",
-            "inversion_fraction",
-            "pitch_range",
-            "mean_length_beats",
-            "frames",
-            "time_signatures",
-            "skipped_count",
-        )
-        if key in stats
-    }
     print(json.dumps(summary, indent=1))
     return 0

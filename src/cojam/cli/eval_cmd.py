@@ -76,8 +76,8 @@ def run_eval(args: argparse.Namespace) -> int:
     import torch
 
     from cojam.data.cache import CacheError
-    from cojam.eval.model_systems import Sampling, parse_model_arg
-    from cojam.eval.suite import EvalConfig, run_evaluation
+    from cojam.eval.model_systems import Sampling
+    from cojam.eval.suite import EvalConfig, models_from_args, run_evaluation
 
     torch.set_num_threads(args.threads)
     config = EvalConfig(
@@ -88,11 +88,8 @@ def run_eval(args: argparse.Namespace) -> int:
         sampling=Sampling(args.temperature, args.top_k, args.top_p, args.batch_size),
     )
     try:
-        models = dict(parse_model_arg(text) for text in args.model)
-        if len(models) != len(args.model):
-            raise ValueError("two --model options have the same name; use NAME=RUN")
-        results = run_evaluation(args.data, args.out, models, args.reward, args.melody_agent,
-                                 config, progress=not args.quiet,
+        results = run_evaluation(args.data, args.out, models_from_args(args.model),
+                                 args.reward, args.melody_agent, config, progress=not args.quiet,
                                  log=lambda text: print(text, file=sys.stderr))
     except (CacheError, FileNotFoundError, ValueError) as e:
         print(f"cojam eval: {e}", file=sys.stderr)

@@ -79,6 +79,29 @@ class BuildReport:
             **self.stats,
         }
 
+    def summary(self, seconds: float) -> str:
+        """What ``cojam data build`` prints: inputs read, songs per split, the vocabulary
+        (or the files of a melody-only cache), the commonest chords, what was skipped."""
+        lines = [f"read {self.inputs} inputs ({self.parsed_from_cache} from the parse cache) "
+                 f"in {seconds:.1f}s",
+                 "songs: " + ", ".join(f"{k} {v}" for k, v in self.songs.items())
+                 + f" (total {sum(self.songs.values())})"]
+        stats = self.stats
+        if stats.get("melody_only"):
+            lines.append(f"melody only, {stats['frames']} frames; files per split: " + "; ".join(
+                f"{k} {', '.join(v)}" for k, v in stats["files"].items()))
+        else:
+            lines.append(f"frames: {stats['frames']}, chord spans: {stats['chord_spans']}, "
+                         f"distinct chords: {stats['distinct_chords']}, vocabulary: "
+                         f"{stats['chord_vocab_size']} chords / {stats['token_vocab_size']} "
+                         "tokens")
+            top = list(stats["commonest_chords"].items())[:12]
+            lines.append("commonest chords: " + " ".join(f"{c}:{n}" for c, n in top))
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)}:")
+            lines += [f"  {skipped}" for skipped in self.skipped]
+        return "\n".join(lines)
+
 
 # ------------------------------------------------------------------------- reading
 
@@ -370,3 +393,16 @@ def load_stats(cache_dir: Path) -> dict[str, Any]:
     if not path.exists():
         raise CacheError(f"{cache_dir} has no stats.json; build it with `cojam data build`")
     return json.loads(path.read_text())
+
+
+SUMMARY_KEYS = ("source", "melody_only", "songs", "chord_vocab_size", "token_vocab_size",
+                "distinct_chords", "commonest_chords", "chord_qualities", "inversion_fraction",
+                "pitch_range", "mean_length_beats", "frames", "time_signatures",
+                "skipped_count")
+
+
+def stats_summary(cache_dir: Path) -> dict[str, Any]:
+    """The statistics ``cojam data stats`` prints: those of ``SUMMARY_KEYS`` the cache has
+    (not the per-file lists, nor every skipped input)."""
+    stats = load_stats(cache_dir)
+    return {key: stats[key] for key in SUMMARY_KEYS if key in stats}

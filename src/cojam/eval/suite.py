@@ -43,7 +43,13 @@ from cojam.eval.learned_rewards import (
     reward_name,
     reward_scores,
 )
-from cojam.eval.model_systems import Sampling, load_accompanist, model_system, pooled_system
+from cojam.eval.model_systems import (
+    Sampling,
+    load_accompanist,
+    model_system,
+    parse_model_arg,
+    pooled_system,
+)
 from cojam.eval.pieces import Piece, System, check_outputs, load_pieces
 from cojam.eval.report import write_report
 from cojam.eval.scoring import SystemScores, score_outputs
@@ -88,6 +94,16 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def models_from_args(texts: Sequence[str]) -> dict[str, Path | tuple[Path, ...]]:
+    """``run_evaluation``'s ``models`` from ``--model [NAME=]RUN[,RUN...]`` texts (see
+    ``parse_model_arg``); two of one name are refused, since one would silently replace
+    the other."""
+    models = dict(parse_model_arg(text) for text in texts)
+    if len(models) != len(texts):
+        raise ValueError("two --model options have the same name; use NAME=RUN")
+    return models
 
 
 def _unique_name(name: str, taken: Mapping[str, Any]) -> str:
