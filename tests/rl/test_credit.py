@@ -130,3 +130,59 @@ def test_exact_kl_over_the_allowed_tokens() -> None:
     expected = 0.25 * np.log(0.5) + 0.75 * np.log(1.5)
     assert exact_kl(log_p, log_q).item() == pytest.approx(expected)
     assert exact_kl(log_p, log_p).item() == 0.0
+
+
+def test_a_candidate_is_scored_on_the_melody_of_the_played_span(rl_spec: TokenSpec) -> None:
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0,
+                                              "off_beat_penalty": 1.0, "change_penalty": 0.25})
+    melody, chords, mask = rollout(rl_spec)
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    c, g, am = (rl_spec.chord_on(s) for s in ("C", "G", "Am"))
+    # frame 0 opens beat 0, whose span runs to frame 4: E E E E
+    assert values[0, 0, c].item() == pytest.approx(4 - 0.25)  # E is in C
+    assert values[0, 0, am].item() == pytest.approx(4 - 0.25)  # and in Am
+    assert values[0, 0, g].item() == pytest.approx(0 - 0.25)  # not in G
+    assert values[0, 0, c + 1].item() == pytest.approx(4)  # a hold of C: no attack cost
+    # frame 5 is off the beat; its span (G's) runs to the row's end: F D D
+    assert values[0, 5, g].item() == pytest.approx(2 - 0.25 - 1.0)
+    assert values[0, 5, rl_spec.chord_silence].item() == 0.0
+    assert values[0, 5, rl_spec.melody_on(64)].item() == 0.0  # not a chord token
+    assert values[1, 3:].abs().sum().item() == 0.0  # padding
+
+
+def test_the_played_candidate_earns_its_sampled_span_return(rl_spec: TokenSpec) -> None:
+    """Both credit modes value the chord that was played alike: the expected mode only
+    adds the chords that were not."""
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0,
+                                              "off_beat_penalty": 2.0, "change_penalty": 0.5})
+    melody, chords, mask = rollout(rl_spec)
+    local = sum(credit.frame_terms(melody, chords, mask, rl_spec, config).values())
+    sampled = credit.span_returns(local, credit.span_starts(chords, rl_spec), mask)
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    played = values.gather(2, torch.where(mask, chords, 0)[..., None])[..., 0] * mask
+    assert torch.allclose(played, sampled)
+
+
+def test_expected_advantages_are_centred_under_the_policy_on_their_rows_only() -> None:
+    generator = torch.Generator().manual_seed(0)
+    values = torch.randn(3, 4, 5, generator=generator)
+    log_p = torch.randn(3, 4, 5, generator=generator).log_softmax(-1)
+    log_p[..., 4] = float("-inf")  # a token the mask forbids
+    log_p = log_p.log_softmax(-1)
+    mask = torch.tensor([[True] * 4, [True, True, False, False], [True] * 4])
+    rows = torch.tensor([True, True, False])
+    advantages = credit.expected_advantages(values, log_p, rows, mask)
+    p = log_p.exp()
+    assert torch.allclose((p * advantages).sum(-1), torch.zeros(3, 4), atol=1e-6)
+    assert advantages[2].abs().sum() == 0 and advantages[1, 2:].abs().sum() == 0
+    spread = (p * advantages**2).sum(-1)[mask & rows[:, None]].mean()
+    assert spread.item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_the_expected_loss_moves_mass_to_the_better_candidates() -> None:
+    logits = torch.zeros(1, 1, 3, requires_grad=True)
+    advantages = torch.tensor([[[1.0, 0.0, -1.0]]])
+    credit.expected_loss(logits.log_softmax(-1), advantages,
+                         torch.tensor([[True]])).backward()
+    grad = logits.grad[0, 0]
+    assert grad[0] < 0 < grad[2]  # a descent step raises candidate 0, lowers candidate 2

@@ -44,6 +44,15 @@ def test_note_in_chord_rises_when_it_is_the_reward(tmp_path: Path, rl_cache: Pat
     assert entropy[-1] < entropy[0]
 
 
+def test_expected_credit_learns_note_in_chord_in_fewer_steps(
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+    # every candidate chord scored against the fixed melody: the exact gradient of the
+    # frame-local term, no sampling noise (sampled credit: 0.26 -> 0.51 after 6 steps)
+    first, last = learn(tmp_path, rl_cache, rl_runs, "charts/note_in_chord", steps=12,
+                        note_in_chord_weight=1.0, frame_credit="expected")
+    assert last > first + 0.3, (first, last)  # measured 0.26 -> 0.78 by step 6
+
+
 def test_attacks_move_onto_the_beat_when_off_beat_attacks_cost(
         tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
     # frame-local and context-free: the penalty is paid by the attack that broke it

@@ -32,7 +32,7 @@ class FrameView:
 
 
 @cache
-def _chord_pc_table(chords: tuple[str, ...]) -> np.ndarray:
+def chord_pc_table(chords: tuple[str, ...]) -> np.ndarray:
     """(len(chords) + 1, 12) bool; the last row (index -1) is no chord."""
     table = np.zeros((len(chords) + 1, 12), dtype=bool)
     for i, symbol in enumerate(chords):
@@ -63,7 +63,7 @@ def frame_view(melody: np.ndarray, chords: np.ndarray, spec: TokenSpec) -> Frame
     # A dangling hold still sounds its chord: it is invalid output, not silence.
     chord_onset = ((chords != spec.chord_silence) & (c_offset % 2 == 0)) | invalid_hold
     return FrameView(
-        pitch, note_onset, chord, chord_onset, invalid_hold, _chord_pc_table(spec.chords)[chord]
+        pitch, note_onset, chord, chord_onset, invalid_hold, chord_pc_table(spec.chords)[chord]
     )
 
 

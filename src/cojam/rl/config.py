@@ -106,6 +106,13 @@ class PPOConfig:
     change_penalty: float = 0.0
     """frame-local: penalty per chord attack (a change of harmony costs a little, so
     that following every melody note does not pay)"""
+    frame_credit: str = "sampled"
+    """how the frame-local rule terms (note-in-chord, off-beat, changes) reach the policy on
+    rows whose melody is fixed (data and melody-only rows): ``sampled`` pays the played
+    chord its span return minus a baseline; ``expected`` scores every chord the policy
+    could have played there against the melody that sounds over the span and follows the
+    exact gradient of the expected score (no sampling noise; see ``credit.py``). Rows
+    played with the melody agent always use ``sampled``: their melody answers the chords."""
     invalid_hold_penalty: float = 10.0
     """per chord hold that continues nothing (the sampler's mask makes these impossible)"""
     excess_silence_penalty: float = 10.0
@@ -162,6 +169,9 @@ class PPOConfig:
         if not 0.0 <= self.melody_fraction <= 1.0 - self.partner_fraction:
             raise ValueError(f"melody_fraction {self.melody_fraction} is not in [0, 1 - "
                              f"partner_fraction]")
+        if self.frame_credit not in ("sampled", "expected"):
+            raise ValueError(f"frame_credit {self.frame_credit!r} is not 'sampled' or "
+                             "'expected'")
         if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
                              f"minibatch_size {self.minibatch_size}")

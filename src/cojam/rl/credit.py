@@ -20,6 +20,15 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 Their advantage is that return minus a baseline that the value head's first column
 predicts from the state before the token (what the policy usually earns there).
 
+That is one sample of what the token is worth. On rows whose melody is fixed (a data or
+melody-only melody, not the melody agent's answer) the rule terms of *every* chord the
+policy could have played are known without playing it: the melody that sounds over the
+token's span is there. With ``frame_credit = "expected"`` they are scored for every
+candidate (``candidate_rewards``: the candidate sounds over the played span) and the
+policy follows the exact gradient of their expectation under it
+(``expected_advantages``, ``expected_loss``), which has no sampling noise; the sampled
+span return then carries only the KL and distillation terms on those rows.
+
 **Sequence terms** judge a whole window (the learned reward ensemble, the window rules,
 the discriminator); they are paid on the last chord and spread back by GAE with
 ``gamma`` and ``gae_lambda`` < 1 against the value head's second column, so a chord is
@@ -38,9 +47,9 @@ import numpy as np
 import torch
 
 from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
-from cojam.rewards.frames import FrameView, frame_view, frames_in_chord
+from cojam.rewards.frames import FrameView, chord_pc_table, frame_view, frames_in_chord
 from cojam.rl.config import PPOConfig
-from cojam.rl.losses import gae
+from cojam.rl.losses import gae, masked_mean
 
 LOCAL, SEQUENCE = 0, 1  # the value head's columns
 
@@ -135,3 +144,62 @@ def advantages(
     targets = torch.stack([local * real, (sequence_advantage + values[..., SEQUENCE]) * real],
                           dim=-1)
     return local_advantage + sequence_advantage, targets
+
+
+def span_ends(starts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) long: for each token, the first later position that starts a span (``starts``
+    from ``span_starts``) or is padding; T where none does."""
+    B, T = starts.shape
+    position = torch.arange(T, device=starts.device).expand(B, T)
+    opens = torch.where(starts | ~mask, position, T)  # (B, T)
+    later = torch.cat([opens[:, 1:], torch.full((B, 1), T, device=starts.device)], dim=1)
+    return later.flip(1).cummin(1).values.flip(1)
+
+
+def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
+                      spec: TokenSpec, config: PPOConfig) -> torch.Tensor:
+    """(B, T, V) what the frame-local rule terms would pay token v in place of the chord
+    token played at t, the rest of the rollout as played: v's chord sounds from t to the
+    end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
+    melody-sounding frame whose pitch class it holds; a chord attack costs
+    ``change_penalty``, and ``off_beat_penalty`` more off a beat; a hold and silence cost
+    nothing. Tokens that are not chords get 0 (the policy's mask gives them no mass)."""
+    B, T = melody.shape
+    device = melody.device
+    sounding = spec.is_melody(melody) & (melody != spec.melody_silence) & mask
+    pitch = spec.min_pitch + (melody - 3).clamp(min=0) // 2
+    pcs = torch.nn.functional.one_hot(pitch % 12, 12).float() * sounding[..., None]
+    cumulative = torch.cat([torch.zeros(B, 1, 12, device=device), pcs.cumsum(1)], dim=1)
+    ends = span_ends(span_starts(chords, spec), mask)  # (B, T)
+    heard = cumulative.gather(1, ends[..., None].expand(B, T, 12)) - cumulative[:, :T]
+    table = torch.zeros(spec.vocab_size, 12, device=device)  # pitch classes of each token
+    pc_rows = torch.from_numpy(chord_pc_table(spec.chords)[:-1]).float().to(device)
+    attacks = spec.chord_silence + 1 + 2 * torch.arange(len(spec.chords), device=device)
+    table[attacks], table[attacks + 1] = pc_rows, pc_rows
+    values = config.note_in_chord_weight * heard @ table.T  # (B, T, V)
+    off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
+    values[..., attacks] -= (config.change_penalty
+                             + config.off_beat_penalty * off_beat[None, :, None])
+    return values * mask[..., None]
+
+
+def expected_advantages(values: torch.Tensor, log_p: torch.Tensor, rows: torch.Tensor,
+                        mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, V) candidate rewards -> each candidate's advantage over the expectation under
+    the policy that played (``log_p``, masked log-probs), scaled to unit policy-weighted
+    spread over the real tokens of ``rows`` (B,) bool, like normalised sampled advantages;
+    0 on other rows and padding."""
+    p = log_p.exp()
+    used = mask & rows[:, None]  # (B, T)
+    centred = values - (p * values).sum(-1, keepdim=True)
+    spread = masked_mean((p * centred**2).sum(-1), used).sqrt()
+    return centred / (spread + 1e-8) * used[..., None]
+
+
+def expected_loss(log_p: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor
+                  ) -> torch.Tensor:
+    """Minus the expected advantage under the current policy (``log_p``, masked log-probs)
+    per real token of the rows that have expected advantages: its gradient is the exact
+    policy gradient of the frame-local terms at each visited state."""
+    used = mask & (advantages != 0).any(-1)
+    return -masked_mean((log_p.exp() * advantages).sum(-1), used)

@@ -68,6 +68,8 @@ from cojam.rl.rollout import (
     Rollout,
     chord_log_probs,
     exact_kl,
+    frame_allowed,
+    masked_log_softmax,
     play,
     playable,
     played_log_probs,
@@ -149,10 +151,12 @@ class Scored:
 
 
 @torch.no_grad()
-def score(models: RLModels, rollout: Rollout, n_real: int, config: PPOConfig,
+def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: PPOConfig,
           scalars: dict[str, Any]) -> Scored:
     """Every reward term of a batch: frame-local ones per token, sequence ones per window.
-    The first call sets the ensemble's scale (``scalars["ensemble_scale"]``)."""
+    The first call sets the ensemble's scale (``scalars["ensemble_scale"]``). With
+    ``frame_credit = "expected"`` the rule terms of the first ``n_data`` rows (fixed
+    melodies) are left out of ``local``: ``expected_credit`` carries them."""
     spec, mask = models.policy.spec, rollout.mask
     reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
     teacher = teacher_lp = None
@@ -172,23 +176,43 @@ def score(models: RLModels, rollout: Rollout, n_real: int, config: PPOConfig,
             scalars["ensemble_scale"] = policy_scale(members)
     sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
                                        members, scalars.get("ensemble_scale"), adversarial)
-    local_terms = {
-        **credit.frame_terms(rollout.melody, rollout.chords, mask, spec, config),
-        **credit.token_terms(mask, rollout.log_probs, reference.log_probs, teacher_lp,
-                             config)}
+    rule_terms = credit.frame_terms(rollout.melody, rollout.chords, mask, spec, config)
+    local_terms = {**rule_terms, **credit.token_terms(mask, rollout.log_probs,
+                                                      reference.log_probs, teacher_lp, config)}
     device = mask.device
-    local = sum((t.to(device) for t in local_terms.values()),
-                torch.zeros(mask.shape, device=device))
+    sampled = torch.ones(len(mask), 1, device=device)  # rows whose rule terms are sampled
+    if config.frame_credit == "expected":
+        sampled[:n_data] = 0.0
+    local = sum((t.to(device) * (sampled if name in rule_terms else 1.0)
+                 for name, t in local_terms.items()), torch.zeros(mask.shape, device=device))
     parts.update({name: t.sum(1).cpu() for name, t in local_terms.items()})
     return Scored(local, sequence.to(device), parts, reference, teacher, teacher_lp,
                   adversarial)
 
 
+@torch.no_grad()
+def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig
+                    ) -> torch.Tensor | None:
+    """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
+    on the first ``n_data`` rows (fixed melodies), 0 on the others; None unless
+    ``frame_credit = "expected"`` (``credit.py``)."""
+    if config.frame_credit != "expected" or not n_data:
+        return None
+    spec, mask = models.policy.spec, rollout.mask
+    chords = playable(rollout.chords, mask, spec)
+    log_p = masked_log_softmax(models.policy.head(rollout.hidden), frame_allowed(spec, chords))
+    values = credit.candidate_rewards(rollout.melody, rollout.chords, mask, spec, config)
+    rows = torch.arange(len(mask), device=mask.device) < n_data
+    return credit.expected_advantages(values, log_p, rows, mask)
+
+
 def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: Rollout,
                   scored: Scored, advantages: torch.Tensor, targets: torch.Tensor,
-                  config: PPOConfig, step: int) -> dict[str, float]:
+                  config: PPOConfig, step: int, expected: torch.Tensor | None = None
+                  ) -> dict[str, float]:
     """Several epochs of minibatch updates of the policy and the value head; returns the
-    mean of each diagnostic over the updates."""
+    mean of each diagnostic over the updates. ``expected`` (``expected_credit``) adds the
+    exact policy gradient of the rule terms on the rows that have it."""
     policy, value_head, mask = models.policy, models.value_head, rollout.mask
     device = mask.device
     order_generator = torch.Generator().manual_seed(step_seed(config.seed, step, 1))
@@ -207,6 +231,9 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
             critic_loss = sum(value_loss(predicted[..., k], targets[rows][..., k], mask[rows])
                               for k in (credit.LOCAL, credit.SEQUENCE))
             loss = policy_loss - config.entropy_coef * entropy + critic_loss
+            if expected is not None:
+                loss = loss + credit.expected_loss(scores.distribution, expected[rows],
+                                                   mask[rows])
             if config.kl_loss_coef:
                 kl_mle = masked_mean(exact_kl(scores.distribution,
                                               scored.reference.distribution[rows]), mask[rows])
@@ -355,16 +382,18 @@ def train_rl(
         tick = time.perf_counter()
         rollout = rollouts(models, batch, config, step, device)  # 1. rollout
         seconds = {"rollout": time.perf_counter() - tick}
-        scored = score(models, rollout, batch.n_real, config, scalars)  # 2. rewards
+        scored = score(models, rollout, batch.n_real, batch.n_data, config,
+                       scalars)  # 2. rewards
         with torch.no_grad():  # 3. advantages
             values = models.value_head(rollout.hidden)  # (B, T, 2)
         attacks = credit.span_starts(rollout.chords, spec)
         advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                                 values, rollout.mask, config)
         advantages = normalise(advantages, rollout.mask)
+        expected = expected_credit(models, rollout, batch.n_data, config)
         tick = time.perf_counter()  # 4. update
         updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
-                                config, step)
+                                config, step, expected)
         seconds["update"] = time.perf_counter() - tick
         row = update_adversary(models, optimizer, batch, rollout, scored, step, config,
                                scalars)  # 5. discriminator
