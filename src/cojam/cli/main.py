@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "cojam.cli.data_cmd",
     "cojam.cli.eval_cmd",
+    "cojam.cli.eval_melody_cmd",
     "cojam.cli.export_cmd",
     "cojam.cli.generate_cmd",
     "cojam.cli.info_cmd",
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     "cojam.cli.rl_cmd",
     "cojam.cli.sessions_cmd",
     "cojam.cli.train_cmd",
+    "cojam.cli.tune_melody_cmd",
 )
 
 

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 RECIPE_DIR = Path(__file__).resolve().parent
 DEFAULT_RECIPE = "cpu-small"
-SECTIONS = ("online", "teacher", "melody", "reward", "rl-coherence", "gapt", "gapt-no-teacher")
+SECTIONS = ("online", "teacher", "melody", "reward", "rl-coherence", "gapt", "gapt-no-teacher",
+            "kl-control")
 
 T = TypeVar("T")
 
