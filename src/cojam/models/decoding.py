@@ -55,7 +55,8 @@ class Voice:
 
     model: OnlineModel
     cache: KVCache | None
-    """keys/values of ``tokens[:, :-unread]``; None: recompute the stream every step"""
+    """keys/values of every token but the last ``unread``; None: recompute the stream at
+    every step"""
     tokens: torch.Tensor  # (B, L) its stream so far, in its role's order
     unread: int
     """trailing tokens of ``tokens`` the model has not read yet"""
