@@ -10,6 +10,7 @@ import torch
 from rl_helpers import TINY_PPO
 
 from cojam.data.tokens import PAD, TokenSpec
+from cojam.rewards.frames import frame_view
 from cojam.rl import credit
 from cojam.rl.losses import gae
 from cojam.rl.rollout import exact_kl
@@ -154,11 +155,12 @@ def test_the_played_candidate_earns_its_sampled_span_return(rl_spec: TokenSpec) 
     """Both credit modes value the chord that was played alike: the expected mode only
     adds the chords that were not."""
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0,
-                                              "off_beat_penalty": 2.0, "change_penalty": 0.5})
+                                              "off_beat_penalty": 2.0, "change_penalty": 0.5,
+                                              "rhythm_weight": 0.3})
     melody, chords, mask = rollout(rl_spec)
-    local = sum(credit.frame_terms(melody, chords, mask, rl_spec, config).values())
+    local = sum(credit.frame_terms(melody, chords, mask, rl_spec, config, 0.9).values())
     sampled = credit.span_returns(local, credit.span_starts(chords, rl_spec), mask)
-    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config, 0.9)
     played = values.gather(2, torch.where(mask, chords, 0)[..., None])[..., 0] * mask
     assert torch.allclose(played, sampled)
 
@@ -186,3 +188,28 @@ def test_the_expected_loss_moves_mass_to_the_better_candidates() -> None:
                          torch.tensor([[True]])).backward()
     grad = logits.grad[0, 0]
     assert grad[0] < 0 < grad[2]  # a descent step raises candidate 0, lowers candidate 2
+
+
+def test_attacks_are_counted_as_the_frame_view_counts_them(rl_spec: TokenSpec) -> None:
+    melody, chords, mask = rollout(rl_spec)
+    chords[0, 3] = rl_spec.chord_hold("G")  # a hold that continues nothing: an attack
+    for row in range(2):
+        real = mask[row]
+        view = frame_view(melody[row][real].numpy(), chords[row][real].numpy(), rl_spec)
+        counted = credit.attack_tokens(chords, mask, rl_spec)[row][real]
+        assert counted.bool().tolist() == view.chord_onset.tolist()
+    assert credit.change_rates(chords, mask, rl_spec).tolist() == pytest.approx(
+        [4 / 2, 2 / 0.75])  # frame 4 holds C after G: dangling too
+
+
+def test_the_harmonic_rhythm_term_pays_attacks_toward_the_datas_rate(
+        rl_spec: TokenSpec) -> None:
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "rhythm_weight": 0.5})
+    melody, chords, mask = rollout(rl_spec)  # row 0: 2 attacks in 2 beats
+    assert credit.frame_terms(melody, chords, mask, rl_spec, config) == {}  # no data rate
+    slow = credit.frame_terms(melody, chords, mask, rl_spec, config, 1.5)["harmonic_rhythm"]
+    assert slow[0].tolist() == [0.5, 0, 0, 0, 0, 0.5, 0, 0]  # -2 * 0.5 * (1 - 1.5)
+    fast = credit.frame_terms(melody, chords, mask, rl_spec, config, 0.5)["harmonic_rhythm"]
+    assert fast[0].tolist() == [-0.5, 0, 0, 0, 0, -0.5, 0, 0]
+    windows = [chords[0].numpy(), chords[0, 1:4].numpy()]  # C then G; a dangling hold
+    assert credit.data_change_rate(windows, rl_spec) == pytest.approx(3 / 2.75)

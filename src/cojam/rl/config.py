@@ -106,6 +106,10 @@ class PPOConfig:
     change_penalty: float = 0.0
     """frame-local: penalty per chord attack (a change of harmony costs a little, so
     that following every melody note does not pay)"""
+    rhythm_weight: float = 0.0
+    """frame-local: w of the harmonic-rhythm term ``-w * beats * (r - r_data)^2`` of each
+    window (r its chord attacks per beat, r_data the training windows'), paid to each
+    attack as ``-2 w (r - r_data)`` (see ``credit.py``)"""
     frame_credit: str = "sampled"
     """how the frame-local rule terms (note-in-chord, off-beat, changes) reach the policy on
     rows whose melody is fixed (data and melody-only rows): ``sampled`` pays the played

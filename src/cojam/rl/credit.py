@@ -14,6 +14,11 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 - ``-off_beat_penalty`` per chord attack that does not fall on a beat;
 - ``-change_penalty`` per chord attack (every change of harmony costs a little, so
   following every melody note does not pay);
+- the harmonic rhythm: ``rhythm_weight`` w of a window's ``-w * beats * (r - r_data)^2``,
+  r its chord attacks per beat and r_data the training data's, paid to each attack as
+  its share ``-2 w (r - r_data)``: attacks earn in a window that changes chord less often
+  than the data, and cost in one that changes more (a fixed change penalty can only push
+  one way; note-in-chord alone, heard causally, pays for holding chords);
 - ``-kl_coef * (log pi - log pi_MLE)`` and ``distill_coef * (log pi_teacher - log pi)``
   per chord token: sampled estimates of each token's own KL terms.
 
@@ -59,10 +64,37 @@ def attacks_off_beat(view: FrameView) -> np.ndarray:
     return view.chord_onset & (np.arange(view.num_frames) % FRAMES_PER_BEAT != 0)
 
 
+def change_rates(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
+    """(B,) chord attacks per beat of each row's real frames (a hold that continues
+    nothing counts as an attack, as in ``frame_view``)."""
+    beats = mask.sum(1).clamp(min=1) / FRAMES_PER_BEAT
+    return attack_tokens(chords, mask, spec).sum(1) / beats
+
+
+def data_change_rate(chords: list[np.ndarray], spec: TokenSpec) -> float:
+    """Chord attacks per beat over token rows of data chords (the training windows): the
+    harmonic rhythm the rhythm term steers toward."""
+    attacks = sum(attack_tokens(torch.as_tensor(c)[None], torch.ones(1, len(c), dtype=torch.bool),
+                                spec).sum().item() for c in chords)
+    beats = sum(len(c) for c in chords) / FRAMES_PER_BEAT
+    return attacks / max(beats, 1.0)
+
+
+def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
+                  config: PPOConfig, data_rate: float | None) -> torch.Tensor:
+    """(B,) what each attack of a row earns under the harmonic-rhythm term:
+    ``-2 * rhythm_weight * (row's attacks per beat - data_rate)``; 0 without the term."""
+    if not config.rhythm_weight or data_rate is None:
+        return torch.zeros(len(chords), device=chords.device)
+    return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - data_rate)
+
+
 def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
-                spec: TokenSpec, config: PPOConfig) -> dict[str, torch.Tensor]:
+                spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
+                ) -> dict[str, torch.Tensor]:
     """{term: (B, T) weighted reward of each chord token} for the rule terms that are
-    frame-local; terms with weight 0 are left out. Padding gets 0."""
+    frame-local; terms with weight 0 are left out (the rhythm term also without
+    ``data_rate``, the data's attacks per beat). Padding gets 0."""
     weights = {"note_in_chord": config.note_in_chord_weight,
                "off_beat": -config.off_beat_penalty, "changes": -config.change_penalty}
     weights = {name: w for name, w in weights.items() if w}
@@ -76,7 +108,21 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                   "changes": lambda v: v.chord_onset}
         for name, weight in weights.items():
             terms[name][i, frames] = weight * values[name](view)
-    return {name: torch.from_numpy(value) for name, value in terms.items()}
+    result = {name: torch.from_numpy(value) for name, value in terms.items()}
+    if config.rhythm_weight and data_rate is not None:
+        result["harmonic_rhythm"] = (rhythm_shares(chords, mask, spec, config, data_rate)[:, None]
+                            * attack_tokens(chords, mask, spec))
+    return result
+
+
+def attack_tokens(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec
+                  ) -> torch.Tensor:
+    """(B, T) float: 1 where a chord is attacked (as ``frame_view`` counts onsets)."""
+    offset = chords - spec.chord_silence - 1
+    sounding = (chords > spec.chord_silence) & mask
+    previous = torch.cat([torch.full_like(chords[:, :1], -1), chords[:, :-1]], dim=1)
+    dangling = (offset % 2 == 1) & (previous != chords - 1) & (previous != chords)
+    return (sounding & ((offset % 2 == 0) | dangling)).float()
 
 
 def token_terms(mask: torch.Tensor, log_probs: torch.Tensor, mle_log_probs: torch.Tensor,
@@ -157,13 +203,15 @@ def span_ends(starts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
-                      spec: TokenSpec, config: PPOConfig) -> torch.Tensor:
+                      spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
+                      ) -> torch.Tensor:
     """(B, T, V) what the frame-local rule terms would pay token v in place of the chord
     token played at t, the rest of the rollout as played: v's chord sounds from t to the
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
     melody-sounding frame whose pitch class it holds; a chord attack costs
-    ``change_penalty``, and ``off_beat_penalty`` more off a beat; a hold and silence cost
-    nothing. Tokens that are not chords get 0 (the policy's mask gives them no mass)."""
+    ``change_penalty``, and ``off_beat_penalty`` more off a beat, and earns its row's
+    ``rhythm_shares`` (with ``data_rate``); a hold and silence cost nothing. Tokens that
+    are not chords get 0 (the policy's mask gives them no mass)."""
     B, T = melody.shape
     device = melody.device
     sounding = spec.is_melody(melody) & (melody != spec.melody_silence) & mask
@@ -178,8 +226,9 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     table[attacks], table[attacks + 1] = pc_rows, pc_rows
     values = config.note_in_chord_weight * heard @ table.T  # (B, T, V)
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
-    values[..., attacks] -= (config.change_penalty
-                             + config.off_beat_penalty * off_beat[None, :, None])
+    values[..., attacks] += (rhythm_shares(chords, mask, spec, config, data_rate)[:, None, None]
+                             - config.change_penalty
+                             - config.off_beat_penalty * off_beat[None, :, None])
     return values * mask[..., None]
 
 

@@ -152,11 +152,12 @@ class Scored:
 
 @torch.no_grad()
 def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: PPOConfig,
-          scalars: dict[str, Any]) -> Scored:
+          scalars: dict[str, Any], data_rate: float | None = None) -> Scored:
     """Every reward term of a batch: frame-local ones per token, sequence ones per window.
     The first call sets the ensemble's scale (``scalars["ensemble_scale"]``). With
     ``frame_credit = "expected"`` the rule terms of the first ``n_data`` rows (fixed
-    melodies) are left out of ``local``: ``expected_credit`` carries them."""
+    melodies) are left out of ``local``: ``expected_credit`` carries them. ``data_rate``:
+    the training windows' chord attacks per beat, for the harmonic-rhythm term."""
     spec, mask = models.policy.spec, rollout.mask
     reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
     teacher = teacher_lp = None
@@ -176,7 +177,8 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
             scalars["ensemble_scale"] = policy_scale(members)
     sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
                                        members, scalars.get("ensemble_scale"), adversarial)
-    rule_terms = credit.frame_terms(rollout.melody, rollout.chords, mask, spec, config)
+    rule_terms = credit.frame_terms(rollout.melody, rollout.chords, mask, spec, config,
+                                    data_rate)
     local_terms = {**rule_terms, **credit.token_terms(mask, rollout.log_probs,
                                                       reference.log_probs, teacher_lp, config)}
     device = mask.device
@@ -191,8 +193,8 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 
 @torch.no_grad()
-def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig
-                    ) -> torch.Tensor | None:
+def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
+                    data_rate: float | None = None) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
     on the first ``n_data`` rows (fixed melodies), 0 on the others; None unless
     ``frame_credit = "expected"`` (``credit.py``)."""
@@ -201,7 +203,8 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
     spec, mask = models.policy.spec, rollout.mask
     chords = playable(rollout.chords, mask, spec)
     log_p = masked_log_softmax(models.policy.head(rollout.hidden), frame_allowed(spec, chords))
-    values = credit.candidate_rewards(rollout.melody, rollout.chords, mask, spec, config)
+    values = credit.candidate_rewards(rollout.melody, rollout.chords, mask, spec, config,
+                                      data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
     return credit.expected_advantages(values, log_p, rows, mask)
 
@@ -363,6 +366,8 @@ def train_rl(
     models = load_rl_models(config, spec, Path(mle_run), teacher_run, melody_run, reward_runs,
                             device)
     optimizer = new_optimizer(models, config)
+    data_rate = (credit.data_change_rate([e.chords for e in batches.examples], spec)
+                 if config.rhythm_weight else None)
     log(f"rl: {len(batches.examples)} training windows, policy of "
         f"{sum(p.numel() for p in models.policy.parameters()):,} parameters on {device}")
     runs = {"data": data_dir, "mle_run": mle_run, "teacher_run": teacher_run,
@@ -382,15 +387,15 @@ def train_rl(
         tick = time.perf_counter()
         rollout = rollouts(models, batch, config, step, device)  # 1. rollout
         seconds = {"rollout": time.perf_counter() - tick}
-        scored = score(models, rollout, batch.n_real, batch.n_data, config,
-                       scalars)  # 2. rewards
+        scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
+                       data_rate)  # 2. rewards
         with torch.no_grad():  # 3. advantages
             values = models.value_head(rollout.hidden)  # (B, T, 2)
         attacks = credit.span_starts(rollout.chords, spec)
         advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                                 values, rollout.mask, config)
         advantages = normalise(advantages, rollout.mask)
-        expected = expected_credit(models, rollout, batch.n_data, config)
+        expected = expected_credit(models, rollout, batch.n_data, config, data_rate)
         tick = time.perf_counter()  # 4. update
         updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
                                 config, step, expected)
