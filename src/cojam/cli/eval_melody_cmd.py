@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, required=True, help="cache of the prompts")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
     parser.add_argument("--limit", type=int, default=128, help="at most this many prompts")
+    parser.add_argument("--seed-frames", type=int, default=16,
+                        help="frames of each tune that open a session (default 16)")
+    parser.add_argument("--episode-frames", type=int, default=64,
+                        help="frames per session, the opening included (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of the first run")
     parser.add_argument("--out", type=Path, required=True, help="directory to write")
     parser.set_defaults(func=run)
@@ -52,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         systems[name] = [Path(r) for r in runs.split(",")]
     try:
         results = evaluate_systems(systems, args.prior, args.accompanist, args.data,
-                                   args.split, args.limit, seed=args.seed)
+                                   args.split, args.limit, args.seed_frames,
+                                   args.episode_frames, args.seed)
     except (CacheError, FileNotFoundError, ValueError) as e:
         print(f"cojam eval-melody: {e}", file=sys.stderr)
         return 1
