@@ -155,6 +155,13 @@ def command_line(stage: Stage) -> str:
     return "cojam " + shlex.join(stage.args)
 
 
+def describe_plan(out: Path, config: PipelineConfig) -> str:
+    """The plan as ``--dry-run`` prints it: one line per stage, its command, and ``done``
+    before those a rerun would skip."""
+    return "\n".join(f"{'done ' if (Path(out) / stage.done_file).exists() else '     '}"
+                     f"{stage.name}: {command_line(stage)}" for stage in plan(out, config))
+
+
 def run_stage(stage: Stage, out: Path) -> None:
     """Run one stage's command as a subprocess; raise with the log's tail if it fails."""
     log_path = out / "logs" / f"{stage.name}.log"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cojam.cli import jam_cmd
 from cojam.cli.main import main
 from cojam.live import model_choice
+from cojam.live.host_check import is_loopback
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_public_address_needs_a_flag(capsys):
                                            ("localhost", True), ("0.0.0.0", False),
                                            ("192.168.1.5", False), ("example.org", False)])
 def test_loopback(host, loopback):
-    assert jam_cmd.is_loopback(host) is loopback
+    assert is_loopback(host) is loopback
 
 
 def test_models_load_from_runs_and_default_resolves(no_bundled_model, run_dir):

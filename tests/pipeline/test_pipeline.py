@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from cojam.pipeline import PipelineConfig, PipelineError, bundle_best, plan, run_pipeline
+from cojam.pipeline import (
+    PipelineConfig,
+    PipelineError,
+    bundle_best,
+    describe_plan,
+    plan,
+    run_pipeline,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "rl"))
 from rl_helpers import write_cache  # noqa: E402
@@ -51,6 +58,16 @@ def test_given_data_skips_the_cache_stage(tmp_path):
                                                 seeds=(0,)))
     assert "essen" not in [s.name for s in given]
     assert all(str(tmp_path / "m") in s.args for s in given if s.name.startswith("gapt"))
+
+
+def test_the_dry_run_marks_finished_stages_done(tmp_path):
+    config = PipelineConfig(seeds=(0, 1), reward_seeds=(0,))
+    (tmp_path / "mle" / "s1").mkdir(parents=True)
+    (tmp_path / "mle" / "s1" / "summary.json").write_text("{}")
+    lines = {line[5:].split(":")[0]: line for line in describe_plan(tmp_path, config).splitlines()}
+    assert list(lines) == [s.name for s in plan(tmp_path, config)]
+    assert lines["mle-s1"].startswith("done mle-s1: cojam train online ")
+    assert not any(line.startswith("done") for name, line in lines.items() if name != "mle-s1")
 
 
 def test_a_rerun_skips_finished_stages_and_keeps_their_times(tmp_path):

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from cojam.models.bundled import bundled_model_dir, read_manifest
+from cojam.models.bundled import describe_manifest, read_manifest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,18 +29,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(manifest, indent=1))
         return 0
-    print(f"bundled model: {bundled_model_dir()}")
-    for key in ("stage", "recipe", "seed", "git_commit", "trained_on", "parameters"):
-        if key in manifest:
-            print(f"  {key}: {manifest[key]}")
-    for key, title in (("evaluation", "Bach test split"),
-                       ("evaluation_essen", "folk songs' test part, melodies only")):
-        if key not in manifest:
-            continue
-        print(f"  evaluation ({title}):")
-        for system, metrics in manifest[key].items():
-            shown = ", ".join(f"{m} {metrics[m]:.3f}" for m in
-                              ("harmony", "onsets_on_beats", "chord_changes_per_bar", "vendi")
-                              if isinstance(metrics.get(m), int | float))
-            print(f"    {system}: {shown}")
+    print(describe_manifest(manifest))
     return 0

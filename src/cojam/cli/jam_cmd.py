@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from pathlib import Path
-
-LOOPBACK_NAMES = ("localhost",)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,16 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
+    from cojam.live.host_check import is_loopback
+
     if not is_loopback(args.host):
         if not args.allow_remote:
             print(f"cojam jam: refusing to bind to {args.host}: the jam server has no "

@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
         PipelineConfig,
         PipelineError,
         bundle_best,
-        command_line,
-        plan,
+        describe_plan,
         run_pipeline,
     )
 
@@ -65,9 +64,7 @@ def run(args: argparse.Namespace) -> int:
                             jobs=args.jobs, eval_samples=args.eval_samples)
     command = "cojam " + shlex.join(["pipeline", *_canonical(args)])
     if args.dry_run:
-        for stage in plan(args.out, config):
-            done = "done " if (args.out / stage.done_file).exists() else "     "
-            print(f"{done}{stage.name}: {command_line(stage)}")
+        print(describe_plan(args.out, config))
         return 0
     try:
         run_pipeline(args.out, config, progress=not args.quiet,

@@ -7,14 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from cojam.data.midi_export import write_midi
 from cojam.live.session_log import (
     SessionLogError,
     default_sessions_dir,
-    find_session,
+    export_session_midi,
     list_sessions,
-    read_session,
-    session_song,
 )
 
 DIR_HELP = "session log folder (default: $COJAM_HOME/sessions or ~/.local/share/cojam/sessions)"
@@ -62,13 +59,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    directory = args.dir or default_sessions_dir()
     try:
-        song, tempo = session_song(read_session(find_session(directory, args.id)))
+        out, song, tempo = export_session_midi(args.dir or default_sessions_dir(), args.id,
+                                               args.out)
     except SessionLogError as e:
         print(f"cojam sessions export: {e}", file=sys.stderr)
         return 1
-    out = args.out or Path(f"{args.id}.mid")
-    write_midi(song, out, tempo)
     print(f"{out}: {len(song.notes)} notes, {len(song.chords)} chords, {tempo:g} BPM")
     return 0

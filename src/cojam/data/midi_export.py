@@ -7,10 +7,13 @@ re-attacked at its onset.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import mido
 
+from cojam.data.token_files import load_tokens
 from cojam.music.chords import Chord
 from cojam.music.song import Song
 
@@ -78,3 +81,42 @@ def write_midi(song: Song, path: Path, tempo_bpm: float = 100.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     song_to_midi(song, tempo_bpm).save(path)
     return path
+
+
+def export_midi(input_path: Path, out: Path, song_ids: Sequence[str] = (),
+                tempo_bpm: float = 100.0) -> list[Path]:
+    """MIDI files from a token file (``.json``, one song) or from the songs of a cache
+    split (``.jsonl``: those of ``song_ids``, or all): ``out`` itself when it names one
+    ``.mid`` file for one song, else one file per song in folder ``out``. Returns the
+    files written; an unreadable input or an unknown song id is an ``OSError`` or
+    ``ValueError`` raised before anything is written."""
+    input_path, out = Path(input_path), Path(out)
+    if input_path.suffix == ".jsonl":
+        songs = _songs_from_jsonl(input_path, song_ids)
+    else:
+        songs = [load_tokens(input_path)]
+    if len(songs) == 1 and out.suffix.lower() in (".mid", ".midi"):
+        targets = [out]
+    else:
+        targets = [out / f"{safe_name(s.song_id)}.mid" for s in songs]
+    return [write_midi(song, target, tempo_bpm)
+            for song, target in zip(songs, targets, strict=True)]
+
+
+def _songs_from_jsonl(path: Path, wanted: Sequence[str]) -> list[Song]:
+    songs = []
+    with path.open() as f:
+        for line in f:
+            song = Song.from_dict(json.loads(line))
+            if not wanted or song.song_id in wanted:
+                songs.append(song)
+    missing = set(wanted) - {s.song_id for s in songs}
+    if missing:
+        raise ValueError(f"{path}: no song with id {', '.join(sorted(missing))}")
+    return songs
+
+
+def safe_name(song_id: str) -> str:
+    """A song id as a file name: characters other than letters, digits, ``-_.`` become
+    ``_`` (ids hold colons and slashes: ``midi:tune01``, ``bach/bwv1.6``)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in song_id)

@@ -21,6 +21,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 SERVED_NAMES = ("localhost",)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` serves this machine only (``localhost`` or a loopback
+    address literal): the jam server has no authentication, so anything else is opt-in."""
+    if host in SERVED_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def host_allowed(host: str, names: Iterable[str]) -> bool:
     """Whether a ``Host`` header (``name[:port]``, ``[v6]:port``) names this server."""
     try:

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cojam.data.midi_export import write_midi
 from cojam.music.chords import parse_chord
 from cojam.music.song import ChordSpan, Note, Song
 
@@ -118,6 +119,14 @@ def read_session(path: Path) -> list[dict[str, Any]]:
     if not events or events[0].get("type") != "session":
         raise SessionLogError(f"{path}: not a session log (no session header)")
     return events
+
+
+def export_session_midi(directory: Path, session_id: str, out: Path | None = None
+                        ) -> tuple[Path, Song, float]:
+    """Write the session's melody and committed chords as MIDI at its tempo, to ``out``
+    (default ``SESSION_ID.mid`` here); returns (the file, the song, the tempo)."""
+    song, tempo = session_song(read_session(find_session(directory, session_id)))
+    return write_midi(song, out or Path(f"{session_id}.mid"), tempo), song, tempo
 
 
 def session_end(events: list[dict[str, Any]]) -> float:

@@ -33,6 +33,26 @@ def read_manifest(bundle_dir: Path | None = None) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def describe_manifest(manifest: dict[str, Any], bundle_dir: Path | None = None) -> str:
+    """What ``cojam info`` prints: where the bundle is, what made it, and its headline
+    numbers on each evaluation the manifest holds."""
+    lines = [f"bundled model: {bundle_dir or bundled_model_dir()}"]
+    for key in ("stage", "recipe", "seed", "git_commit", "trained_on", "parameters"):
+        if key in manifest:
+            lines.append(f"  {key}: {manifest[key]}")
+    for key, title in (("evaluation", "Bach test split"),
+                       ("evaluation_essen", "folk songs' test part, melodies only")):
+        if key not in manifest:
+            continue
+        lines.append(f"  evaluation ({title}):")
+        for system, metrics in manifest[key].items():
+            shown = ", ".join(f"{m} {metrics[m]:.3f}" for m in
+                              ("harmony", "onsets_on_beats", "chord_changes_per_bar", "vendi")
+                              if isinstance(metrics.get(m), int | float))
+            lines.append(f"    {system}: {shown}")
+    return "\n".join(lines)
+
+
 def write_bundle(run_dir: Path, manifest: dict[str, Any], bundle_dir: Path | None = None) -> Path:
     """Copy a trained online accompanist's run into the bundle with its manifest.
 
