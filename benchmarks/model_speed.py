@@ -1,6 +1,7 @@
 """Model speed: parameter counts, training throughput (tokens/s) and online generation
-latency (ms per frame, with and without the KV cache, at batch 1 and 64) for the
-``cpu-small`` and ``paper`` recipes' models. Medians over repeated runs. Prints JSON.
+latency (ms per frame, with and without the KV cache, at batch 1 and 64; and through the
+whole decoding loop) for the ``cpu-small`` and ``paper`` recipes' models. Medians over
+repeated runs. Prints JSON.
 
     python benchmarks/model_speed.py [--recipes cpu-small paper] [--data CACHE]
         [--train-batch N] [--context FRAMES] [--repeats R] [--device cpu|cuda]
@@ -10,7 +11,9 @@ batch 64 takes minutes on a CPU); windows are full ``max_frames`` windows of ran
 tokens (the vocabulary of ``--data`` if given, else a 924-token one like the Bach cache's).
 Generation latency is one frame (the model's chord, then the melody token fed back) after
 a context of ``--context`` frames: with the cache, two new tokens on top of the cached
-keys/values; without it, the whole context recomputed.
+keys/values; without it, the whole context recomputed. The loop's latency (``loop``
+rows) is ``generate_accompaniment`` playing ``--context`` frames with the cache, divided
+by the frames: model calls, masks, sampling and the loop's own bookkeeping.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from cojam.data.batches import FrameBatch
 from cojam.data.cache import load_spec
 from cojam.data.tokens import BOS, TokenSpec
 from cojam.models.checkpoint import build_model
+from cojam.models.generate import generate_accompaniment
 from cojam.models.online import stream_layout
 from cojam.models.sampling import allowed_mask, sample_tokens
 from cojam.models.scoring import stream_losses
@@ -106,6 +110,21 @@ def frame_latency(recipe: str, spec: TokenSpec, batch: int, context: int, use_ca
     return 1000 * median_seconds(one_frame, repeats, device)
 
 
+@torch.no_grad()
+def loop_latency(recipe: str, spec: TokenSpec, batch: int, frames: int, repeats: int,
+                 device: str) -> float:
+    """Milliseconds per frame of the decoding loop playing ``frames`` frames."""
+    model = build_model("online", spec, load_run_section(recipe, "online").model)
+    model = model.to(device).eval()
+    melody, _ = random_frames(spec, batch, frames, device)
+
+    def play() -> None:
+        generator = torch.Generator(device=device).manual_seed(0)
+        generate_accompaniment(model, melody, generator=generator)
+
+    return 1000 * median_seconds(play, repeats, device) / frames
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=["cpu-small", "paper"])
@@ -126,7 +145,7 @@ def main() -> None:
         spec = TokenSpec(chords=tuple(c.symbol for c in all_chords(with_bass=True))[:372])
     result: dict = {"device": args.device, "threads": args.threads,
                     "vocab_size": spec.vocab_size, "parameters": {}, "train": [],
-                    "generation": []}
+                    "generation": [], "loop": []}
     if args.device == "cuda":
         result["gpu"] = torch.cuda.get_device_name()
     for recipe in args.recipes:
@@ -150,6 +169,11 @@ def main() -> None:
                        "kv_cache": use_cache, "ms_per_frame": round(ms, 3)}
                 result["generation"].append(row)
                 print(json.dumps(row), flush=True)
+            ms = loop_latency(recipe, spec, batch, args.context, args.repeats, args.device)
+            row = {"recipe": recipe, "batch": batch, "loop_frames": args.context,
+                   "ms_per_frame": round(ms, 3)}
+            result["loop"].append(row)
+            print(json.dumps(row), flush=True)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:
