@@ -2,6 +2,8 @@
 
 A recipe (``cpu-small.json``, ``paper.json``) holds a ``description`` and one object per
 section (``online``, ``teacher``, ``melody``; later stages add theirs to ``SECTIONS``).
+An experiment recipe may add variants of an RL section, named ``NAME-rl-coherence``,
+``NAME-gapt`` or ``NAME-gapt-no-teacher`` (``cojam rl --section NAME-gapt``).
 Each section is parsed by the code that uses it, with ``from_dict`` into its own
 dataclass, strictly: an unknown, missing-without-default or mistyped field is an error
 naming the file and the field. ``--recipe`` takes a recipe name or a path to a JSON file.
@@ -19,14 +21,19 @@ from typing import Any, TypeVar
 
 RECIPE_DIR = Path(__file__).resolve().parent
 DEFAULT_RECIPE = "cpu-small"
-SECTIONS = ("online", "teacher", "melody", "reward", "rl-coherence", "gapt", "gapt-no-teacher",
-            "kl-control")
+RL_SECTIONS = ("rl-coherence", "gapt", "gapt-no-teacher")
+SECTIONS = ("online", "teacher", "melody", "reward", *RL_SECTIONS, "kl-control")
 
 T = TypeVar("T")
 
 
 class RecipeError(ValueError):
     """A recipe that cannot be found or does not match its dataclasses."""
+
+
+def is_rl_section(name: str) -> bool:
+    """An RL section, or an experiment's variant of one (``NAME-gapt``)."""
+    return any(name == s or name.endswith(f"-{s}") for s in RL_SECTIONS)
 
 
 def recipe_names() -> list[str]:
@@ -56,7 +63,7 @@ def load_recipe(recipe: str | Path) -> tuple[Path, dict[str, Any]]:
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe is a JSON object of sections")
     for key in data:
-        if key != "description" and key not in SECTIONS:
+        if key != "description" and key not in SECTIONS and not is_rl_section(key):
             raise RecipeError(f"{path}: unknown section {key!r}; known: {', '.join(SECTIONS)}")
     return path, data
 

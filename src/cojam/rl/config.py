@@ -30,12 +30,12 @@ against following every melody note, the KL and distillation weights) is written
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 from pathlib import Path
 
-from cojam.configs import load_section
+from cojam.configs import RL_SECTIONS, is_rl_section, load_section
 from cojam.rewards.encoder import RewardConfig
 
-RL_SECTIONS = ("rl-coherence", "gapt", "gapt-no-teacher")
 
 
 def small_discriminator() -> RewardConfig:
@@ -110,7 +110,7 @@ class PPOConfig:
     """frame-local: w of the harmonic-rhythm term ``-w * beats * (r - r_data)^2`` of each
     window (r its chord attacks per beat, r_data the training windows'), paid to each
     attack as ``-2 w (r - r_data)`` (see ``credit.py``)"""
-    frame_credit: str = "sampled"
+    frame_credit: Literal["sampled", "expected"] = "sampled"
     """how the frame-local rule terms (note-in-chord, off-beat, changes) reach the policy on
     rows whose melody is fixed (data and melody-only rows): ``sampled`` pays the played
     chord its span return minus a baseline; ``expected`` scores every chord the policy
@@ -182,7 +182,8 @@ class PPOConfig:
 
 
 def load_rl_section(recipe: str | Path, section: str) -> PPOConfig:
-    """Section ``section`` (``rl-coherence``, ``gapt``, ``gapt-no-teacher``) of a recipe."""
-    if section not in RL_SECTIONS:
+    """Section ``section`` (``rl-coherence``, ``gapt``, ``gapt-no-teacher``, or an
+    experiment's variant such as ``r4-gapt``) of a recipe."""
+    if not is_rl_section(section):
         raise ValueError(f"unknown RL section {section!r}; choose one of {RL_SECTIONS}")
     return load_section(recipe, section, PPOConfig)
