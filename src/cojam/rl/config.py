@@ -30,12 +30,11 @@ against following every melody note, the KL and distillation weights) is written
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from cojam.configs import RL_SECTIONS, is_rl_section, load_section
 from cojam.rewards.encoder import RewardConfig
-
 
 
 def small_discriminator() -> RewardConfig:
