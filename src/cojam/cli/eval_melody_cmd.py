@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--accompanist", type=Path, required=True,
                         help="the accompanist run the agents jam with")
     parser.add_argument("--data", type=Path, required=True, help="cache of the prompts")
-    parser.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    parser.add_argument("--split", default="test", choices=("train", "valid", "test"),
+                        help="which split's openings the systems continue (default test)")
     parser.add_argument("--limit", type=int, default=128, help="at most this many prompts")
     parser.add_argument("--seed-frames", type=int, default=16,
                         help="frames of each tune that open a session (default 16)")
