@@ -182,6 +182,30 @@ def test_the_prior_is_the_fixed_point_under_a_huge_kl_weight(method: str, keyed_
     assert losses[1.0] > 1e-3
 
 
+def test_psi_and_g_updates_are_equal_on_the_transformer(keyed_cache: Path, rl_runs: dict):
+    """Ψ = G + log p: read from one network as the tuner reads them, the two Bellman
+    errors agree term by term, at any weights (here a network away from the prior)."""
+    from cojam.rl.kl_control import Replay, Tuning, collect, load_prompts
+
+    prior = load_model(rl_runs["melody"])
+    network = load_model(rl_runs["melody"])
+    with torch.no_grad():
+        network.head.weight.add_(0.05 * torch.randn_like(network.head.weight))
+    tuning = Tuning(network, prior, prior, load_model(rl_runs["online"]), Replay(4, 16))
+    prompts = load_prompts(keyed_cache, "train", prior.spec, TINY.seed_frames)
+    collect(tuning, prompts, dataclasses.replace(TINY, rollout_batch=4), step=0)
+    replay = tuning.replay
+    with torch.no_grad():
+        psi, _ = td_loss(dataclasses.replace(TINY, method="psi"), network, network, prior,
+                         replay.melody, replay.chords, replay.reward)
+        g, _ = td_loss(dataclasses.replace(TINY, method="g"), network, network, prior,
+                       replay.melody, replay.chords, replay.reward)
+        q, _ = td_loss(dataclasses.replace(TINY, method="q"), network, network, prior,
+                       replay.melody, replay.chords, replay.reward)
+    assert psi.item() == pytest.approx(g.item(), rel=1e-5)
+    assert abs(q.item() - psi.item()) > 1e-4
+
+
 def test_tuned_run_loads_as_a_melody_agent(keyed_cache: Path, rl_runs: dict, tmp_path: Path,
                                            rl_spec):
     for method in METHODS:

@@ -14,9 +14,13 @@ where v' is the target network's and lse is log-sum-exp over the allowed tokens.
 policy plays softmax(v) for ``q`` and ``psi`` and softmax(log p + v) for ``g``. So that
 the tuned network is an ordinary melody agent (the softmax of its logits is the tuned
 policy, wherever it is loaded), ``g`` reads its values as v = logits - prior logits: it
-starts at G = 0, the prior's policy, as Ψ does. Ψ and G share their optimal policy; they
-differ in the per-state offsets the network must fit. Q-learning's policy is a Boltzmann
-policy on Q / c (the original sampled from the softmax of its Q-values too).
+starts at G = 0, the prior's policy, as Ψ does (``melody_values``). Since Ψ = G + log p,
+reading both from one network this way makes their Bellman errors equal term by term:
+v(s,a) - target = logits(s,a) - prior(s,a) - r/c - γ (lse logits'(s') - lse prior(s'))
+for either, where prior is the prior's logits. Under this parametrisation Ψ- and
+G-learning are one algorithm (a test checks it); the original's differed in how each
+network's raw outputs were read, not in what they converge to. Q-learning's policy is a
+Boltzmann policy on Q / c (the original sampled from the softmax of its Q-values too).
 
 ``train_kl_control`` reads top to bottom: setup (prompts, models, replay, optimizer,
 resume), then each step
