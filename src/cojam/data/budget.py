@@ -6,13 +6,17 @@ small archive to hundreds of megabytes. Each reader declares an ``InputBudget``;
 checks the size before reading and stops a read that runs over its seconds, then skips
 the input, naming it and the budget, and the build goes on.
 
-The time limit is a ``SIGALRM`` timer, so it holds where a build runs in the main thread
-(``cojam data build``, tests); in another thread ``time_limit`` raises ``BudgetError``
-rather than read without one.
+In the main thread the time limit is a ``SIGALRM`` timer. Signals reach only the main
+thread, so in any other thread (a build run from a worker thread or a notebook's
+executor) a timer thread raises ``OverTime`` in the reading thread instead
+(``PyThreadState_SetAsyncExc``). Either way the exception is raised between two Python
+bytecodes: a read stuck inside one long C call (a regular expression, an inflate) is
+stopped when that call returns, in the main thread as elsewhere.
 """
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import threading
 from collections.abc import Iterator
@@ -30,10 +34,6 @@ class InputBudget:
     """wall-clock seconds for the reader to yield all of the input's songs"""
     bytes: int
     """bytes on disk (a folder: the files directly inside it)"""
-
-
-class BudgetError(RuntimeError):
-    """A time limit that cannot be enforced here."""
 
 
 class OverTime(BaseException):  # noqa: N818 - not an Exception: readers catch those
@@ -60,10 +60,17 @@ def size_problem(path: Path, budget: InputBudget) -> str | None:
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ``OverTime`` in the body once ``seconds`` have passed."""
-    if threading.current_thread() is not threading.main_thread():
-        raise BudgetError("a time budget per input needs the main thread (it uses SIGALRM)")
+    """Raise ``OverTime`` in the body once ``seconds`` have passed, in any thread."""
+    if threading.current_thread() is threading.main_thread():
+        with _alarm(seconds):
+            yield
+    else:
+        with _timer(seconds):
+            yield
 
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: Any) -> None:
         raise OverTime(seconds)
 
@@ -74,3 +81,35 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
+    """Make ``thread_id`` raise ``exception`` at its next bytecode (None: clear a pending
+    one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None)
+
+
+@contextmanager
+def _timer(seconds: float) -> Iterator[None]:
+    reader = threading.get_ident()
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
+
+    def expire() -> None:
+        with lock:  # never once the body is over: the exception would hit its caller
+            if not state["done"]:
+                state["fired"] = True
+                _raise_in(reader, OverTime)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["done"] = True
+            if state["fired"]:  # fired as the body ended: not raised yet, or raised here
+                _raise_in(reader, None)
+        timer.cancel()
