@@ -289,3 +289,23 @@ def test_free_rhythm_changes_off_the_beat_at_high_temperature(model):
 def test_unknown_harmonic_rhythm_is_refused(model):
     with pytest.raises(EngineError, match="harmonic rhythm"):
         JamSession(model, settings(harmonic_rhythm="waltz"))
+
+
+def test_a_tick_in_slices_is_the_same_tick(model):
+    """``ticking`` pauses once per ``commit`` beats of a long jump before it plans, and
+    plans exactly as ``tick`` does (the server runs other sessions between the slices)."""
+    whole, sliced = (JamSession(model, settings(commit=2, seed=5)) for _ in range(2))
+    for session in (whole, sliced):
+        session.note_on(62, 2.5)
+    for beat, pauses in ((1.0, 0), (13.0, 5), (13.25, 0), (29.0, 7)):
+        expected = whole.tick(beat)
+        steps, slices = sliced.ticking(beat), 0
+        while True:
+            try:
+                next(steps)
+                slices += 1
+            except StopIteration as done:
+                plan = done.value
+                break
+        assert slices == pauses
+        assert spans(plan) == spans(expected) and plan.new_commits == expected.new_commits

@@ -1,12 +1,16 @@
 """One websocket, one jam: read messages in order, act on them, answer, log.
 
-A ``Hub`` holds what sessions share (the models, the log folder, the session count); a
-``Connection`` holds what one session owns (its engine and KV cache, its log, its rate
-limit). Messages of one session are handled strictly in order, so every ``plan`` answers
-its ``tick`` in order; the model runs in a worker thread so other sessions' sockets stay
-responsive meanwhile. When the client stops, or the socket is closed for breaking the
-rules, the log is closed and the session's cache is dropped; when the socket just drops,
-the session is held for a grace period for its page to ``resume`` (``cojam.live.resume``).
+A ``Hub`` holds what sessions share (the models, the log folder, the session count, the
+model's worker threads); a ``Connection`` holds what one session owns (its engine and KV
+cache, its log, its rate limit, its inbox). Each connection has two tasks: a reader that
+takes every message off the socket as it comes (checking it, and answering at once what
+needs no session) and a worker that acts on the session's messages strictly in order
+(``cojam.live.inbox``), so every ``plan`` answers its ``tick`` in order. The model runs in
+worker threads shared fairly between sessions (``cojam.live.fair_share``), one slice of a
+tick at a time, so a session that asks for more than its share slows only itself. When the
+client stops, or the socket is closed for breaking the rules, the log is closed and the
+session's cache is dropped; when the socket just drops, the session is held for a grace
+period for its page to ``resume`` (``cojam.live.resume``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from cojam.live.engine import MAX_TICK_ADVANCE_BEATS, EngineError, JamSession
+from cojam.live.engine import (
+    MAX_TICK_ADVANCE_BEATS,
+    EngineError,
+    JamSession,
+    Plan,
+    check_tick,
+)
+from cojam.live.fair_share import Account, FairShare
+from cojam.live.inbox import Inbox, InboxFull, Item, Refused, Superseded
 from cojam.live.model_choice import ModelChoiceError, choose
 from cojam.live.protocol import (
     MESSAGE_BURST,
@@ -68,14 +80,8 @@ class Hub:
         self.active = 0
         self.created: set[str] = set()  # session ids this server logged (for downloads)
         self.resumable = Resumable()  # sessions whose socket dropped, by resume token
-        self._limiter: anyio.CapacityLimiter | None = None
-
-    @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        """Worker threads for model calls: one per core, more would only contend."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
-        return self._limiter
+        # worker threads for model calls: one per core, more would only contend
+        self.share = FairShare(os.cpu_count() or 1)
 
     @staticmethod
     def midi_url(session_id: str) -> str:
@@ -95,6 +101,10 @@ class Connection:
         self.opened = time.monotonic()
         self.model_name = ""
         self.token = ""  # the session's resume token
+        self.inbox = Inbox()
+        self.account: Account | None = None  # the session's use of the model
+        self.clock: float | None = None  # the last tick accepted (the worker may be behind)
+        self.sending = anyio.Lock()
 
     async def run(self) -> None:
         """Serve the socket until the client stops or leaves."""
@@ -107,38 +117,13 @@ class Connection:
         self.hub.active += 1
         reason = "disconnect"
         try:
-            while True:
-                message = await self._receive()
-                if message is None:
-                    await self._error(f"no session started within {self.hub.start_deadline:g} "
-                                      "s of opening the socket", None)
-                    await self.websocket.close(code=1008, reason="no start")
-                    return
-                if message["type"] == "websocket.disconnect":
-                    reason = _disconnect_reason(message.get("code"))
-                    return
-                if not self.rate.allow(time.monotonic()):
-                    self.dropped += 1
-                    if self.dropped > MAX_DROPPED:
-                        await self.websocket.close(code=1008, reason="message rate limit")
-                        return
-                    await self._error("too many messages: at most "
-                                      f"{self.rate.rate:g} per second", None)
-                    continue
-                parsed = None
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self._work)
                 try:
-                    parsed = parse_client_message(message.get("text") or message.get("bytes")
-                                                  or "")
-                    if await self._handle(parsed):
-                        reason = "stop"
-                        await self.websocket.close(code=1000)
-                        return
-                except ProtocolError as e:
-                    await self._error(str(e), e.ref)
-                except (EngineError, ModelChoiceError) as e:
-                    await self._error(str(e), getattr(parsed, "type", None))
-        except WebSocketDisconnect as e:
-            reason = _disconnect_reason(e.code)
+                    reason = await self._read()
+                finally:
+                    if reason != "stop":  # the worker answers up to the stop, then ends
+                        self.inbox.close()
         finally:
             self.hub.active -= 1
             # a socket that drops while closing after a stop has nothing left to hold
@@ -148,6 +133,44 @@ class Connection:
             else:
                 self._close_log(reason)
             self.engine = None  # frees the session's cache, unless held for a resume
+
+    async def _read(self) -> str:
+        """Take messages off the socket until the session ends; returns why it ended
+        (``stop``, ``dropped``, or ``disconnect``: the client closed the socket, or the
+        server did for breaking the rules)."""
+        try:
+            while True:
+                message = await self._receive()
+                if message is None:
+                    await self._error(f"no session started within {self.hub.start_deadline:g} "
+                                      "s of opening the socket", None)
+                    await self.websocket.close(code=1008, reason="no start")
+                    return "disconnect"
+                if message["type"] == "websocket.disconnect":
+                    return _disconnect_reason(message.get("code"))
+                if not self.rate.allow(time.monotonic()):
+                    self.dropped += 1
+                    if self.dropped > MAX_DROPPED:
+                        await self.websocket.close(code=1008, reason="message rate limit")
+                        return "disconnect"
+                    await self._error("too many messages: at most "
+                                      f"{self.rate.rate:g} per second", None)
+                    # read a flood no faster than the rate: answering every message of
+                    # a client that never stops would take the server from the others
+                    await anyio.sleep(1 / self.rate.rate)
+                    continue
+                parsed = None
+                try:
+                    parsed = parse_client_message(message.get("text") or message.get("bytes")
+                                                  or "")
+                    if await self._take(parsed):
+                        return "stop"
+                except ProtocolError as e:
+                    await self._refuse(str(e), e.ref)
+                except (EngineError, ModelChoiceError) as e:
+                    await self._refuse(str(e), getattr(parsed, "type", None))
+        except WebSocketDisconnect as e:
+            return _disconnect_reason(e.code)
 
     async def _receive(self) -> dict[str, Any] | None:
         """The next frame; None once the start deadline has passed with no session (an
@@ -159,12 +182,34 @@ class Connection:
         return None
 
     async def _send(self, data: dict[str, Any]) -> None:
-        await self.websocket.send_json(data)
+        """Send ``data``, unless the server has closed the socket (for breaking the rules,
+        while the worker was still answering)."""
+        async with self.sending:  # the reader and the worker both answer
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.send_json(data)
 
-    async def _error(self, message: str, ref: str | None) -> None:
+    async def _error(self, message: str, ref: str | None, **fields: Any) -> None:
         if self.log is not None:
-            self.log.write("error", message=message, ref=ref)
-        await self._send(error_message(message, ref))
+            self.log.write("error", message=message, ref=ref, **fields)
+        await self._send({**error_message(message, ref), **fields})
+
+    async def _refuse(self, message: str, ref: str | None) -> None:
+        """Answer a refused message in its turn: after the answers to every message
+        before it, once the session's worker has them."""
+        if self.engine is None:
+            await self._error(message, ref)
+        else:
+            await self._queue(Refused(message, ref), ref)
+
+    async def _queue(self, item: Item, ref: str | None) -> None:
+        try:
+            superseded = self.inbox.put(item)
+        except InboxFull as e:
+            await self._error(f"{e}; message dropped (send less, or wait for the answers)",
+                              ref)
+            return
+        if superseded is not None and self.log is not None:
+            self.log.write("superseded", beat=superseded.beat)
 
     def _hold(self) -> None:
         """Keep the session for its page to resume; a disconnect ends it after the
@@ -185,33 +230,66 @@ class Connection:
             self.log.write("stopped", reason=reason, beat=beat or 0.0)
             self.log.close()
 
-    async def _handle(self, message: Start | Resume | NoteOn | NoteOff | Tick | Stop
-                      ) -> bool:
-        """Act on one message; True when the session is over."""
-        if isinstance(message, Stop):
-            session = self.log.id if self.log is not None else None
-            self._close_log("stop")
-            midi = self.hub.midi_url(session) if session else None
-            await self._send(stopped_message(session, midi))
-            return True
+    async def _take(self, message: Start | Resume | NoteOn | NoteOff | Tick | Stop) -> bool:
+        """Act on a message as it comes, or queue it for the worker; True when the
+        session is over (a stop is queued behind what came before it)."""
         if isinstance(message, Start):
             await self._start(message)
             return False
         if isinstance(message, Resume):
             await self._resume(message)
             return False
-        if self.engine is None or self.log is None:
+        if (self.engine is None or self.log is None) and not isinstance(message, Stop):
             raise ProtocolError(f"send start before {message.type}", message.type)
-        if isinstance(message, NoteOn):
-            self.engine.note_on(message.pitch, message.beat)
-            self.log.write("note_on", pitch=message.pitch, beat=message.beat)
-        elif isinstance(message, NoteOff):
-            self.engine.note_off(message.pitch, message.beat)
-            self.log.write("note_off", pitch=message.pitch, beat=message.beat)
-        else:
-            await self._tick(message.beat)
-        return False
+        if isinstance(message, Tick):
+            check_tick(self.clock, message.beat)
+            assert self.account is not None
+            self.account.moved(message.beat - (self.clock or 0.0), time.monotonic())
+            self.clock = message.beat
+        await self._queue(message, message.type)
+        return isinstance(message, Stop)
 
+    # ------------------------------------------------------------------ the worker
+    async def _work(self) -> None:
+        """Act on the session's messages in order until the inbox closes or a stop."""
+        try:
+            while (item := await self.inbox.get()) is not None:
+                if isinstance(item, Stop):
+                    await self._stop()
+                    return
+                try:
+                    await self._act(item)
+                except EngineError as e:
+                    await self._error(str(e), getattr(item, "type", None))
+        except WebSocketDisconnect:  # the reader sees the disconnect too, and ends
+            return
+
+    async def _act(self, item: Item) -> None:
+        assert self.engine is not None and self.log is not None
+        if isinstance(item, NoteOn):
+            self.engine.note_on(item.pitch, item.beat)
+            self.log.write("note_on", pitch=item.pitch, beat=item.beat)
+        elif isinstance(item, NoteOff):
+            self.engine.note_off(item.pitch, item.beat)
+            self.log.write("note_off", pitch=item.pitch, beat=item.beat)
+        elif isinstance(item, Tick):
+            await self._tick(item.beat)
+        elif isinstance(item, Superseded):
+            await self._send({**error_message(
+                f"tick at beat {item.beat} was superseded by a later tick before the model "
+                f"reached it (the session is behind)", "tick"),
+                "beat": item.beat, "superseded": True})
+        else:
+            await self._error(item.message, item.ref)
+
+    async def _stop(self) -> None:
+        session = self.log.id if self.log is not None else None
+        self._close_log("stop")
+        midi = self.hub.midi_url(session) if session else None
+        await self._send(stopped_message(session, midi))
+        await self.websocket.close(code=1000)
+
+    # ------------------------------------------------------------------ sessions
     async def _start(self, message: Start) -> None:
         if self.engine is not None:
             raise ProtocolError("the session has already started; open a new socket for a "
@@ -225,6 +303,7 @@ class Connection:
                               {"model": name, "settings": asdict(settings)})
         self.hub.created.add(session_id)
         self.engine, self.model_name, self.token = engine, name, new_token()
+        self.account = Account(settings.tempo / 60)
         await self._send(ready_message(session_id, list(self.hub.models), name, settings,
                                        self.token, self.hub.resumable.grace))
 
@@ -237,11 +316,12 @@ class Connection:
             raise ProtocolError("no session to resume with this token (it was stopped, or "
                                 "its grace period ran out)", "resume")
         self.engine, self.log, self.model_name = held.engine, held.log, held.model
+        self.account = Account(held.engine.settings.tempo / 60)
         self.token = message.token
         self.log.write("resumed", beat=held.engine.last_beat or 0.0)
         if message.beat is not None:
             await self._catch_up(message.beat)
-        beat = held.engine.last_beat
+        beat = self.clock = held.engine.last_beat
         await self._send(ready_message(self.log.id, list(self.hub.models), held.model,
                                        held.engine.settings, self.token,
                                        self.hub.resumable.grace, resumed=True, beat=beat))
@@ -251,7 +331,7 @@ class Connection:
         jump; what was committed meanwhile heard silence. At most what the grace period
         allows at the session's tempo (and a tick's jump), so a client cannot make the
         server tick for hours."""
-        assert self.engine is not None and self.log is not None
+        assert self.engine is not None
         settings = self.engine.settings
         away = self.hub.resumable.grace * settings.tempo / 60 + MAX_TICK_ADVANCE_BEATS
         clock = self.engine.last_beat or 0.0
@@ -259,20 +339,50 @@ class Connection:
             raise ProtocolError(f"resume.beat {beat} is more than {away:g} beats after the "
                                 f"session's last tick ({clock}); the grace period is shorter",
                                 "resume")
-        while clock < beat:
-            clock = min(beat, clock + MAX_TICK_ADVANCE_BEATS)
-            plan = await anyio.to_thread.run_sync(self.engine.tick, clock,
-                                                  limiter=self.hub.limiter)
-            for symbol, onset in plan.new_commits:
-                self.log.write("commit", symbol=symbol, onset=onset)
+        if beat > clock:
+            await self._advance_to(beat)
 
+    # ------------------------------------------------------------------ the model
     async def _tick(self, beat: float) -> None:
-        assert self.engine is not None and self.log is not None
-        plan = await anyio.to_thread.run_sync(self.engine.tick, beat,
-                                              limiter=self.hub.limiter)
+        assert self.log is not None
+        plan = await self._advance_to(beat)
+        if plan is None:
+            return
         milliseconds = plan.report.seconds * 1000
-        for symbol, onset in plan.new_commits:
-            self.log.write("commit", symbol=symbol, onset=onset)
         self.log.write("plan", beat=beat, ms=round(milliseconds, 3), chords=[
             [c.symbol, c.onset, c.duration, c.committed] for c in plan.chords])
         await self._send(plan_message(beat, plan.chords, milliseconds))
+
+    async def _advance_to(self, beat: float) -> Plan | None:
+        """Tick the engine to ``beat``, in ticks of at most the longest jump when the
+        clock is further behind (after a resume, or ticks that were superseded), logging
+        the chords it commits; the plan of the last tick. None when the socket went away
+        meanwhile: the session stops at the end of the tick in progress (it may be held
+        for a resume, which catches up)."""
+        assert self.engine is not None and self.log is not None
+        with anyio.CancelScope(shield=True):  # a tick is never left half done
+            while not self.inbox.closed:
+                clock = min(beat, (self.engine.last_beat or 0.0) + MAX_TICK_ADVANCE_BEATS)
+                plan = await self._run_tick(clock)
+                for symbol, onset in plan.new_commits:
+                    self.log.write("commit", symbol=symbol, onset=onset)
+                if clock == beat:
+                    return plan
+        return None
+
+    async def _run_tick(self, beat: float) -> Plan:
+        """One engine tick, slice by slice, each slice in its fair turn."""
+        assert self.engine is not None and self.account is not None
+        steps, account = self.engine.ticking(beat), self.account
+
+        def step() -> Plan | None:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+            return None
+
+        while True:
+            plan = await self.hub.share.run(account, step)
+            if plan is not None:
+                return plan

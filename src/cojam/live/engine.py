@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import torch
@@ -70,6 +71,18 @@ REPLAN_BUDGET = 3  # model calls per tick beyond what the commit horizon needs
 class EngineError(ValueError):
     """A request the session cannot follow (a clock going backwards, a pitch out of range);
     the session is unchanged and goes on."""
+
+
+def check_tick(previous: float | None, beat: float) -> None:
+    """Raise ``EngineError`` unless a clock at ``previous`` (None: no tick yet) may tick to
+    ``beat``: never backwards, never more than ``MAX_TICK_ADVANCE_BEATS`` at once."""
+    clock = 0.0 if previous is None else previous
+    if beat < clock:
+        raise EngineError(f"tick at beat {beat} is before the previous tick ({clock}); "
+                          f"the clock only moves forward")
+    if beat - clock > MAX_TICK_ADVANCE_BEATS:
+        raise EngineError(f"tick at beat {beat} jumps more than {MAX_TICK_ADVANCE_BEATS} "
+                          f"beats past the previous tick ({clock})")
 
 
 @dataclass(frozen=True)
@@ -212,29 +225,39 @@ class JamSession:
         except MelodyInputError as e:
             raise EngineError(str(e)) from None
 
-    @torch.inference_mode()
     def tick(self, beat: float) -> Plan:
-        """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``.
+        """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``."""
+        steps = self.ticking(beat)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    @torch.inference_mode()
+    def ticking(self, beat: float) -> Generator[None, None, Plan]:
+        """``tick`` in slices of bounded work: a generator that pauses after each step of
+        the clock and returns the plan, so a server can let other sessions run between the
+        slices of a long tick (``cojam.live.fair_share``). The session must not be touched
+        between slices.
 
         A tick that moves the clock more than ``commit`` beats is taken in steps of
         ``commit`` beats, each committing chords but planning no further than that, so
         every frame's chord is still chosen before its melody is fed."""
-        started = time.perf_counter()
+        resumed = time.perf_counter()
         clock = 0.0 if self.last_beat is None else self.last_beat
-        if beat < clock:
-            raise EngineError(f"tick at beat {beat} is before the previous tick ({clock}); "
-                              f"the clock only moves forward")
-        if beat - clock > MAX_TICK_ADVANCE_BEATS:
-            raise EngineError(f"tick at beat {beat} jumps more than {MAX_TICK_ADVANCE_BEATS} "
-                              f"beats past the previous tick ({clock})")
+        check_tick(self.last_beat, beat)
         decoder = self.decoder
         decoder.chosen = decoder.calls = decoder.fed = 0
-        replanned_from, prefilled = None, False
+        replanned_from, prefilled, seconds = None, False, 0.0
         while beat - clock > self.settings.commit:
             clock += self.settings.commit
             _, _, dropped, rebuilt = self._advance(clock, self.settings.commit, 0)
             replanned_from = dropped if replanned_from is None else replanned_from
             prefilled = prefilled or rebuilt
+            seconds += time.perf_counter() - resumed
+            yield
+            resumed = time.perf_counter()
         now, end, dropped, rebuilt = self._advance(beat, self.settings.lookahead,
                                                    self.replan_budget)
         self.last_beat = beat
@@ -252,7 +275,7 @@ class JamSession:
             dropped if replanned_from is None else replanned_from,
             end - fresh_end,
             prefilled or rebuilt,
-            time.perf_counter() - started,
+            seconds + time.perf_counter() - resumed,
         )
         return Plan(beat, chords, self._new_commits(), report)
 
