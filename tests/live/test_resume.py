@@ -176,3 +176,21 @@ def test_a_socket_that_drops_after_its_stop_is_not_held(app, tmp_path):
     events = read_session(tmp_path / "sessions" / f"{ready['session']}.jsonl")
     assert [e["type"] for e in events].count("stopped") == 1
     assert events[-1]["reason"] == "stop" and len(app.state.hub.resumable) == 0
+
+
+def test_a_resume_that_comes_while_the_dropped_socket_still_ticks_waits_for_it(app):
+    """A page reconnects within half a second; its old socket may still be finishing a
+    tick then, and the session is held only once that tick is done."""
+    with TestClient(app) as client, client.websocket_connect(WS) as old:
+        old.send_json({**START})
+        ready = old.receive_json()
+        for beat in (16.0, 32.0):  # long ticks: computed in slices, still going
+            old.send_json({"v": 1, "type": "tick", "beat": beat})
+        old.close(code=1006)  # dropped, without waiting for the server to be done with it
+        with client.websocket_connect(WS) as socket:
+            socket.send_json({"v": 1, "type": "resume", "token": ready["resume"]})
+            again = socket.receive_json()
+            assert again["type"] == "ready" and again["resumed"] is True, again
+            assert again["beat"] in (None, 16.0, 32.0)  # ticks the old socket finished
+            socket.send_json({"v": 1, "type": "stop"})
+            assert socket.receive_json()["log"] == ready["session"]

@@ -80,6 +80,9 @@ class Hub:
         self.active = 0
         self.created: set[str] = set()  # session ids this server logged (for downloads)
         self.resumable = Resumable()  # sessions whose socket dropped, by resume token
+        # resume tokens of sessions whose socket dropped while the model was working for
+        # them: set once the tick in progress is done and the session is held
+        self.handing_over: dict[str, anyio.Event] = {}
         # worker threads for model calls: one per core, more would only contend
         self.share = FairShare(os.cpu_count() or 1)
 
@@ -115,7 +118,7 @@ class Connection:
             await self.websocket.close(code=1013)
             return
         self.hub.active += 1
-        reason = "disconnect"
+        reason, handed = "disconnect", None
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._work)
@@ -124,6 +127,8 @@ class Connection:
                 finally:
                     if reason != "stop":  # the worker answers up to the stop, then ends
                         self.inbox.close()
+                    if reason == "dropped" and self.token:  # a resume may come meanwhile
+                        handed = self.hub.handing_over[self.token] = anyio.Event()
         finally:
             self.hub.active -= 1
             # a socket that drops while closing after a stop has nothing left to hold
@@ -133,6 +138,9 @@ class Connection:
             else:
                 self._close_log(reason)
             self.engine = None  # frees the session's cache, unless held for a resume
+            if handed is not None:
+                del self.hub.handing_over[self.token]
+                handed.set()
 
     async def _read(self) -> str:
         """Take messages off the socket until the session ends; returns why it ended
@@ -312,6 +320,10 @@ class Connection:
             raise ProtocolError("the session has already started; resume on a new socket",
                                 "resume")
         held = self.hub.resumable.take(message.token)
+        handing_over = self.hub.handing_over.get(message.token)
+        if held is None and handing_over is not None:  # its old socket ends its tick first
+            await handing_over.wait()
+            held = self.hub.resumable.take(message.token)
         if held is None:
             raise ProtocolError("no session to resume with this token (it was stopped, or "
                                 "its grace period ran out)", "resume")
