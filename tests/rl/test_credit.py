@@ -198,8 +198,9 @@ def test_attacks_are_counted_as_the_frame_view_counts_them(rl_spec: TokenSpec) -
         view = frame_view(melody[row][real].numpy(), chords[row][real].numpy(), rl_spec)
         counted = credit.attack_tokens(chords, mask, rl_spec)[row][real]
         assert counted.bool().tolist() == view.chord_onset.tolist()
+    # frame 4 holds C after G: dangling too; row 1 re-attacks C after silence: a change
     assert credit.change_rates(chords, mask, rl_spec).tolist() == pytest.approx(
-        [4 / 2, 2 / 0.75])  # frame 4 holds C after G: dangling too
+        [4 / 2, 2 / 0.75])
 
 
 def test_the_harmonic_rhythm_term_pays_attacks_toward_the_datas_rate(
@@ -213,3 +214,16 @@ def test_the_harmonic_rhythm_term_pays_attacks_toward_the_datas_rate(
     assert fast[0].tolist() == [-0.5, 0, 0, 0, 0, -0.5, 0, 0]
     windows = [chords[0].numpy(), chords[0, 1:4].numpy()]  # C then G; a dangling hold
     assert credit.data_change_rate(windows, rl_spec) == pytest.approx(3 / 2.75)
+
+
+def test_re_attacking_the_sounding_chord_is_no_change_of_harmony(rl_spec: TokenSpec) -> None:
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "rhythm_weight": 0.5})
+    melody, chords, mask = rollout(rl_spec)
+    c, g = rl_spec.chord_on("C"), rl_spec.chord_on("G")
+    chords[0, 4] = c  # C struck again on beat 1: no change of harmony
+    assert credit.harmony_changes(chords, mask, rl_spec)[0].tolist() == [1, 0, 0, 0, 0, 1, 0, 0]
+    terms = credit.frame_terms(melody, chords, mask, rl_spec, config, 1.5)
+    assert terms["harmonic_rhythm"][0].tolist() == [0.5, 0, 0, 0, 0, 0.5, 0, 0]
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config, 1.5)
+    assert values[0, 4, c].item() == values[0, 4, c + 1].item()  # strike again = hold
+    assert values[0, 4, g].item() == pytest.approx(0.5)  # a change earns its share

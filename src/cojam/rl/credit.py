@@ -15,10 +15,12 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 - ``-change_penalty`` per chord attack (every change of harmony costs a little, so
   following every melody note does not pay);
 - the harmonic rhythm: ``rhythm_weight`` w of a window's ``-w * beats * (r - r_data)^2``,
-  r its chord attacks per beat and r_data the training data's, paid to each attack as
-  its share ``-2 w (r - r_data)``: attacks earn in a window that changes chord less often
-  than the data, and cost in one that changes more (a fixed change penalty can only push
-  one way; note-in-chord alone, heard causally, pays for holding chords);
+  r its changes of harmony per beat and r_data the training data's, paid to each change
+  as its share ``-2 w (r - r_data)``: changes earn in a window that changes chord less
+  often than the data, and cost in one that changes more (a fixed change penalty can
+  only push one way; note-in-chord alone, heard causally, pays for holding chords).
+  Re-attacking the chord that sounds is no change: counted as one, the policy learned
+  to re-strike one chord on every beat;
 - ``-kl_coef * (log pi - log pi_MLE)`` and ``distill_coef * (log pi_teacher - log pi)``
   per chord token: sampled estimates of each token's own KL terms.
 
@@ -65,25 +67,25 @@ def attacks_off_beat(view: FrameView) -> np.ndarray:
 
 
 def change_rates(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
-    """(B,) chord attacks per beat of each row's real frames (a hold that continues
-    nothing counts as an attack, as in ``frame_view``)."""
+    """(B,) changes of harmony per beat of each row's real frames (``harmony_changes``)."""
     beats = mask.sum(1).clamp(min=1) / FRAMES_PER_BEAT
-    return attack_tokens(chords, mask, spec).sum(1) / beats
+    return harmony_changes(chords, mask, spec).sum(1) / beats
 
 
 def data_change_rate(chords: list[np.ndarray], spec: TokenSpec) -> float:
-    """Chord attacks per beat over token rows of data chords (the training windows): the
-    harmonic rhythm the rhythm term steers toward."""
-    attacks = sum(attack_tokens(torch.as_tensor(c)[None], torch.ones(1, len(c), dtype=torch.bool),
-                                spec).sum().item() for c in chords)
+    """Changes of harmony per beat over token rows of data chords (the training windows):
+    the harmonic rhythm the rhythm term steers toward."""
+    attacks = sum(harmony_changes(torch.as_tensor(c)[None],
+                                  torch.ones(1, len(c), dtype=torch.bool), spec).sum().item()
+                  for c in chords)
     beats = sum(len(c) for c in chords) / FRAMES_PER_BEAT
     return attacks / max(beats, 1.0)
 
 
 def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
                   config: PPOConfig, data_rate: float | None) -> torch.Tensor:
-    """(B,) what each attack of a row earns under the harmonic-rhythm term:
-    ``-2 * rhythm_weight * (row's attacks per beat - data_rate)``; 0 without the term."""
+    """(B,) what each change of harmony in a row earns under the harmonic-rhythm term:
+    ``-2 * rhythm_weight * (row's changes per beat - data_rate)``; 0 without the term."""
     if not config.rhythm_weight or data_rate is None:
         return torch.zeros(len(chords), device=chords.device)
     return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - data_rate)
@@ -111,8 +113,31 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
     result = {name: torch.from_numpy(value) for name, value in terms.items()}
     if config.rhythm_weight and data_rate is not None:
         result["harmonic_rhythm"] = (rhythm_shares(chords, mask, spec, config, data_rate)[:, None]
-                            * attack_tokens(chords, mask, spec))
+                                     * harmony_changes(chords, mask, spec))
     return result
+
+
+def sounding_chords(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec
+                    ) -> torch.Tensor:
+    """(B, T) long: index into ``spec.chords`` of the chord sounding at each frame, -1 for
+    chord silence and padding."""
+    return torch.where((chords > spec.chord_silence) & mask,
+                       (chords - spec.chord_silence - 1) // 2, -1)
+
+
+def previous_sounding(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec
+                      ) -> torch.Tensor:
+    """(B, T) long: the chord sounding on the frame before each (-1 before the first)."""
+    sounding = sounding_chords(chords, mask, spec)
+    return torch.cat([torch.full_like(sounding[:, :1], -1), sounding[:, :-1]], dim=1)
+
+
+def harmony_changes(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec
+                    ) -> torch.Tensor:
+    """(B, T) float: 1 where an attack brings a chord other than the one sounding before
+    (re-attacking the sounding chord changes no harmony)."""
+    changed = sounding_chords(chords, mask, spec) != previous_sounding(chords, mask, spec)
+    return attack_tokens(chords, mask, spec) * changed
 
 
 def attack_tokens(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec
@@ -226,9 +251,17 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     table[attacks], table[attacks + 1] = pc_rows, pc_rows
     values = config.note_in_chord_weight * heard @ table.T  # (B, T, V)
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
-    values[..., attacks] += (rhythm_shares(chords, mask, spec, config, data_rate)[:, None, None]
-                             - config.change_penalty
-                             - config.off_beat_penalty * off_beat[None, :, None])
+    values[..., attacks] -= (config.change_penalty
+                             + config.off_beat_penalty * off_beat[None, :, None])
+    shares = rhythm_shares(chords, mask, spec, config, data_rate)  # (B,)
+    if shares.any():  # every attack but the re-attack of the chord sounding before
+        changes = torch.zeros_like(values)
+        changes[..., attacks] = 1.0
+        before = previous_sounding(chords, mask, spec)  # (B, T)
+        again = torch.where(before >= 0, spec.chord_silence + 1 + 2 * before,
+                            spec.chord_silence)  # silence: never an attack anyway
+        changes.scatter_(2, again[..., None], 0.0)
+        values = values + shares[:, None, None] * changes
     return values * mask[..., None]
 
 
