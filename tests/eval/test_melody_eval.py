@@ -13,7 +13,12 @@ import torch
 
 from cojam.cli.main import main
 from cojam.data.tokens import TokenSpec
-from cojam.eval.melody_eval import evaluate_systems, melody_vendi, pitch_class_entropy
+from cojam.eval.melody_eval import (
+    evaluate_systems,
+    melody_vendi,
+    note_in_chord,
+    pitch_class_entropy,
+)
 from cojam.models.checkpoint import build_model, save_run
 from cojam.models.online import OnlineConfig
 from cojam.music.song import Note, Song
@@ -34,6 +39,18 @@ def test_pitch_class_entropy_and_vendi_on_hand_made_sets():
     assert melody_vendi([scale, transposed], 0) == pytest.approx(1.0)  # intervals, not keys
     leaps = Melody.from_events([60, 67, 55, 72, 48])
     assert melody_vendi([scale, leaps], 0) == pytest.approx(2.0)
+
+
+def test_note_in_chord_counts_the_agents_sounding_frames():
+    spec = TokenSpec(chords=("C", "G"), min_pitch=48, max_pitch=84)
+    melody = np.array([spec.melody_on(67), spec.melody_on(60), spec.melody_hold(60),
+                       spec.melody_silence, spec.melody_on(62)])
+    chords = np.array([spec.chord_on("G"), spec.chord_on("C"), spec.chord_hold("C"),
+                       spec.chord_hold("C"), spec.chord_hold("C")])
+    assert note_in_chord(melody, chords, spec, start=1) == pytest.approx(2 / 3)  # D not in C
+    assert note_in_chord(melody, chords, spec, start=0) == pytest.approx(3 / 4)
+    rests = np.full(5, spec.melody_silence)
+    assert np.isnan(note_in_chord(rests, chords, spec, start=0))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +82,7 @@ def test_evaluate_systems_pools_runs_with_intervals(tiny_setup: dict[str, Path])
     value, low, high = figures["kl_to_prior"]
     assert value == pytest.approx(0.0, abs=1e-6)  # the prior against itself
     assert figures["prior_log_likelihood"][0] < 0
-    for key in ("notes_in_key", "pitch_class_entropy", "melody_vendi"):
+    for key in ("notes_in_key", "note_in_chord", "pitch_class_entropy", "melody_vendi"):
         value, low, high = figures[key]
         assert low <= value <= high
 

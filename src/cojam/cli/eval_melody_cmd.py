@@ -12,7 +12,7 @@ FIGURES = ("notes_in_key", "excessive_repeats", "any_excessive_repeat", "tonic_s
            "tonic_end", "leaps_resolved", "unique_max", "unique_min", "notes_in_motif",
            "notes_in_repeated_motif", "autocorrelation_lag1", "autocorrelation_lag2",
            "autocorrelation_lag3", "notes", "prior_log_likelihood", "kl_to_prior",
-           "pitch_class_entropy", "melody_vendi")
+           "note_in_chord", "pitch_class_entropy", "melody_vendi")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

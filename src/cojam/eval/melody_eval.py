@@ -4,7 +4,9 @@ Each agent jams with the same frozen accompanist from the openings of held-out t
 seed frames are the tune's; everything after is the agent's), as in tuning, with one
 sampling pass per run. Per melody: every ``melody_rules.melody_metrics`` figure, the
 prior's mean log-likelihood of the played tokens, and the exact KL(agent || prior) per
-played frame (both from one teacher-forced pass). Per pass (a set of melodies):
+played frame (both from one teacher-forced pass), and the session's harmony: the share of
+the agent's sounding frames whose pitch class is in the accompanist's chord (self-play
+note-in-chord, ``rewards.frames``). Per pass (a set of melodies):
 pitch-class entropy and a melody Vendi.
 
 Intervals (``eval.stats``): per-melody figures are averaged per tune over every run of a
@@ -24,10 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from cojam.data.tokens import TokenSpec
 from cojam.eval.metrics import ngram_similarity, vendi_score
 from cojam.eval.stats import bootstrap_interval, group_means, pass_interval
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineModel
+from cojam.rewards.frames import frame_view, frames_in_chord
 from cojam.rewards.melody_rules import Melody, melody_metrics
 from cojam.rl.kl_control import Prompt, load_prompts, melody_allowed
 from cojam.rl.rollout import exact_kl, masked_log_softmax, play
@@ -67,6 +71,15 @@ def prior_scores(agent: OnlineModel, prior: OnlineModel, melody: torch.Tensor,
     return taken.mean(1).numpy(), kl.mean(1).numpy()
 
 
+def note_in_chord(melody: np.ndarray, chords: np.ndarray, spec: TokenSpec, start: int) -> float:
+    """Share of the sounding frames from ``start`` on whose pitch class is in the chord
+    sounding there (NaN when the melody rests throughout)."""
+    view = frame_view(melody, chords, spec)
+    sounding = view.pitch[start:] >= 0
+    inside = frames_in_chord(view)[start:]
+    return float(inside[sounding].mean()) if sounding.any() else float("nan")
+
+
 def played_notes(melody: Melody, start: int) -> np.ndarray:
     return melody.pitch[start:][melody.onset[start:]]
 
@@ -96,9 +109,11 @@ def evaluate_pass(agent: OnlineModel, prior: OnlineModel, accompanist: OnlineMod
     melody, chords = sample_melodies(agent, accompanist, prompts, episode_frames, seed)
     log_lik, kl = prior_scores(agent, prior, melody, chords, seed_frames)
     melodies = [Melody.from_tokens(row, agent.spec) for row in melody.numpy()]
+    harmony = [note_in_chord(m, c, agent.spec, seed_frames)
+               for m, c in zip(melody.numpy(), chords.numpy(), strict=True)]
     rows = [{**melody_metrics(m, p.key, seed_frames), "prior_log_likelihood": float(ll),
-             "kl_to_prior": float(k)}
-            for m, p, ll, k in zip(melodies, prompts, log_lik, kl, strict=True)]
+             "kl_to_prior": float(k), "note_in_chord": h}
+            for m, p, ll, k, h in zip(melodies, prompts, log_lik, kl, harmony, strict=True)]
     sets = {"pitch_class_entropy": pitch_class_entropy(melodies, seed_frames),
             "melody_vendi": melody_vendi(melodies, seed_frames)}
     return rows, sets
