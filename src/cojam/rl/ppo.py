@@ -50,7 +50,7 @@ from cojam.models.checkpoint import (
     save_training_state,
     save_weights,
 )
-from cojam.models.train import git_commit
+from cojam.provenance import git_commit
 from cojam.rl import credit
 from cojam.rl.config import PPOConfig
 from cojam.rl.discriminator import adversarial_reward, update_discriminator
@@ -332,6 +332,29 @@ def new_optimizer(models: RLModels, config: PPOConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, weight_decay=0.0)
 
 
+def run_record(config: PPOConfig, runs: dict[str, Path | None], reward_runs: Sequence[Path],
+               run_info: dict[str, Any] | None) -> dict[str, Any]:
+    """What ``config.json`` records of a run: its settings and the runs it reads."""
+    return {"rl": dataclasses.asdict(config),
+            **{k: None if v is None else str(v) for k, v in runs.items()},
+            "reward_runs": [str(r) for r in reward_runs], **(run_info or {})}
+
+
+def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: Scored,
+                  config: PPOConfig, data_rate: float | None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(value head's outputs (B, T, 2), normalised advantages (B, T), the value head's
+    targets (B, T, 2), expected-credit advantages (B, T, V) or None): each kind of term
+    credited its own way (``credit.py``)."""
+    with torch.no_grad():
+        values = models.value_head(rollout.hidden)  # (B, T, 2)
+    attacks = credit.span_starts(rollout.chords, models.policy.spec)
+    advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
+                                            values, rollout.mask, config)
+    expected = expected_credit(models, rollout, batch.n_data, config, data_rate)
+    return values, normalise(advantages, rollout.mask), targets, expected
+
+
 def train_rl(
     config: PPOConfig,
     data_dir: Path,
@@ -372,49 +395,42 @@ def train_rl(
         f"{sum(p.numel() for p in models.policy.parameters()):,} parameters on {device}")
     runs = {"data": data_dir, "mle_run": mle_run, "teacher_run": teacher_run,
             "melody_run": melody_run, "melody_data": melody_data}
-    info = {"rl": dataclasses.asdict(config), **{k: None if v is None else str(v)
-                                                 for k, v in runs.items()},
-            "reward_runs": [str(r) for r in reward_runs], **(run_info or {})}
-    scalars = resume(out_dir, models, optimizer, info, log)  # makes out_dir
+    scalars = resume(out_dir, models, optimizer, run_record(config, runs, reward_runs,
+                                                            run_info), log)  # makes out_dir
 
-    metrics = (out_dir / "metrics.jsonl").open("a")
     started = time.perf_counter() - scalars["seconds"]
     step = scalars["step"]
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="rl", unit="step")
-    while step < config.steps:
-        torch.manual_seed(step_seed(config.seed, step, 2))  # dropout, if a model has any
-        batch = step_batch(batches, melodies, step, config)
-        tick = time.perf_counter()
-        rollout = rollouts(models, batch, config, step, device)  # 1. rollout
-        seconds = {"rollout": time.perf_counter() - tick}
-        scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
-                       data_rate)  # 2. rewards
-        with torch.no_grad():  # 3. advantages
-            values = models.value_head(rollout.hidden)  # (B, T, 2)
-        attacks = credit.span_starts(rollout.chords, spec)
-        advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
-                                                values, rollout.mask, config)
-        advantages = normalise(advantages, rollout.mask)
-        expected = expected_credit(models, rollout, batch.n_data, config, data_rate)
-        tick = time.perf_counter()  # 4. update
-        updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
-                                config, step, expected)
-        seconds["update"] = time.perf_counter() - tick
-        row = update_adversary(models, optimizer, batch, rollout, scored, step, config,
-                               scalars)  # 5. discriminator
-        step += 1  # 6. logging and checkpoints
-        row.update(step_row(rollout, scored, values, targets, updates, seconds, spec),
-                   **{"time/seconds": time.perf_counter() - started})
-        metrics.write(json.dumps({"step": step, **row}) + "\n")
-        metrics.flush()
-        bar.update(1)
-        bar.set_postfix(in_chord=f"{row['charts/note_in_chord']:.3f}", kl=f"{row['kl/mle']:.3f}")
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            scalars.update(step=step, metrics_bytes=metrics.tell(),
-                           seconds=time.perf_counter() - started)
-            checkpoint(out_dir, models, optimizer, scalars)
+    with (out_dir / "metrics.jsonl").open("a") as metrics:
+        while step < config.steps:
+            torch.manual_seed(step_seed(config.seed, step, 2))  # dropout, if a model has any
+            batch = step_batch(batches, melodies, step, config)
+            tick = time.perf_counter()
+            rollout = rollouts(models, batch, config, step, device)  # 1. rollout
+            seconds = {"rollout": time.perf_counter() - tick}
+            scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
+                           data_rate)  # 2. rewards
+            values, advantages, targets, expected = assign_credit(  # 3. advantages
+                models, rollout, batch, scored, config, data_rate)
+            tick = time.perf_counter()  # 4. update
+            updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
+                                    config, step, expected)
+            seconds["update"] = time.perf_counter() - tick
+            row = update_adversary(models, optimizer, batch, rollout, scored, step, config,
+                                   scalars)  # 5. discriminator
+            step += 1  # 6. logging and checkpoints
+            row.update(step_row(rollout, scored, values, targets, updates, seconds, spec),
+                       **{"time/seconds": time.perf_counter() - started})
+            metrics.write(json.dumps({"step": step, **row}) + "\n")
+            metrics.flush()
+            bar.update(1)
+            bar.set_postfix(in_chord=f"{row['charts/note_in_chord']:.3f}",
+                            kl=f"{row['kl/mle']:.3f}")
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                scalars.update(step=step, metrics_bytes=metrics.tell(),
+                               seconds=time.perf_counter() - started)
+                checkpoint(out_dir, models, optimizer, scalars)
     bar.close()
-    metrics.close()
     return finish(out_dir, step, time.perf_counter() - started, scalars, run_info, log)
 
 
