@@ -72,7 +72,7 @@ from cojam.models.checkpoint import (
 )
 from cojam.models.online import OnlineModel
 from cojam.models.sampling import allowed_mask
-from cojam.models.train import git_commit
+from cojam.provenance import git_commit
 from cojam.rewards.melody_rules import Key, Melody, RuleWeights, key_of_song, rule_rewards
 from cojam.rl.models import frozen
 from cojam.rl.rollout import masked_log_softmax, play
