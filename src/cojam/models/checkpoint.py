@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,31 @@ def save_training_state(path: Path, model: torch.nn.Module, optimizer: torch.opt
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, tmp, metadata=metadata)
     os.replace(tmp, path)
+
+
+def resume_run(out_dir: Path, trained: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               settings: tuple[str, Any], start: Callable[[], None], fresh: dict[str, Any],
+               log: Callable[[str], None]) -> dict[str, Any]:
+    """The trainer scalars of run directory ``out_dir``: restored with ``trained``'s weights
+    and the optimizer from ``state.safetensors`` when a run was interrupted there (its
+    ``config.json`` must hold the same ``settings``, a (key, value) pair, or it is an
+    error), else ``fresh`` after ``start()`` (which writes ``config.json``).
+    ``metrics.jsonl`` is cut back to the restored step."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path = out_dir / "state.safetensors"
+    scalars = dict(fresh)
+    if state_path.exists():
+        key, value = settings
+        if read_config(out_dir).get(key) != value:
+            raise ValueError(f"{out_dir} holds a run with other {key!r} settings; choose "
+                             "another --out")
+        scalars = load_training_state(state_path, trained, optimizer)
+        log(f"resumed from step {scalars['step']}")
+    else:
+        start()
+    with (out_dir / "metrics.jsonl").open("a") as f:  # drop lines after the resumed state
+        f.truncate(scalars["metrics_bytes"])
+    return scalars
 
 
 def load_training_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer

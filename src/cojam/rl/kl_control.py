@@ -64,8 +64,8 @@ from cojam.configs import load_section
 from cojam.data.cache import load_songs
 from cojam.data.tokens import BOS, PAD, TokenSpec, song_to_frames
 from cojam.models.checkpoint import (
-    load_training_state,
     read_config,
+    resume_run,
     save_config,
     save_training_state,
     save_weights,
@@ -438,17 +438,8 @@ def resume(out_dir: Path, tuning: Tuning, optimizer: torch.optim.Optimizer,
     """The trainer's scalars, restored with the weights, replay and optimizer from
     ``state.safetensors`` after an interruption, fresh otherwise (then ``config.json``
     is written). ``metrics.jsonl`` is cut back to the restored step."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state_path = out_dir / "state.safetensors"
-    scalars: dict[str, Any] = {"step": 0, "metrics_bytes": 0, "seconds": 0.0}
-    if state_path.exists():
-        if read_config(out_dir).get("kl_control") != info["kl_control"]:
-            raise ValueError(f"{out_dir} holds a tuning run with other settings; choose "
-                             "another --out")
-        scalars = load_training_state(state_path, tuning.trained(), optimizer)
-        log(f"resumed from step {scalars['step']}")
-    else:
-        save_config(out_dir, tuning.network, {**info, "git_commit": git_commit()})
-    with (out_dir / "metrics.jsonl").open("a") as f:
-        f.truncate(scalars["metrics_bytes"])
-    return scalars
+    return resume_run(out_dir, tuning.trained(), optimizer,
+                      ("kl_control", info["kl_control"]),
+                      lambda: save_config(out_dir, tuning.network,
+                                          {**info, "git_commit": git_commit()}),
+                      {"step": 0, "metrics_bytes": 0, "seconds": 0.0}, log)

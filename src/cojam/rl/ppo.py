@@ -44,8 +44,7 @@ from cojam.data.batches import FrameBatch, TrainBatches, song_examples
 from cojam.data.cache import load_songs, load_spec
 from cojam.data.tokens import PAD, TokenSpec
 from cojam.models.checkpoint import (
-    load_training_state,
-    read_config,
+    resume_run,
     save_config,
     save_training_state,
     save_weights,
@@ -446,22 +445,12 @@ def resume(out_dir: Path, models: RLModels, optimizer: torch.optim.Optimizer,
     """The trainer's scalars: restored with the weights and optimizer from
     ``state.safetensors`` if the run was interrupted, fresh otherwise (then the run's
     ``config.json`` is written). ``metrics.jsonl`` is cut back to the restored step."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state_path = out_dir / "state.safetensors"
-    scalars: dict[str, Any] = {"step": 0, "metrics_bytes": 0, "seconds": 0.0,
-                               "disc_updates": 0, "adversarial_history": [],
-                               "ensemble_scale": None}
-    if state_path.exists():
-        if read_config(out_dir).get("rl") != info["rl"]:
-            raise ValueError(f"{out_dir} holds an RL run with other settings; choose "
-                             "another --out")
-        scalars = load_training_state(state_path, models.trained(), optimizer)
-        log(f"resumed from step {scalars['step']}")
-    else:
-        save_config(out_dir, models.policy, {**info, "git_commit": git_commit()})
-    with (out_dir / "metrics.jsonl").open("a") as f:  # drop lines after the resumed state
-        f.truncate(scalars["metrics_bytes"])
-    return scalars
+    fresh = {"step": 0, "metrics_bytes": 0, "seconds": 0.0, "disc_updates": 0,
+             "adversarial_history": [], "ensemble_scale": None}
+    return resume_run(out_dir, models.trained(), optimizer, ("rl", info["rl"]),
+                      lambda: save_config(out_dir, models.policy,
+                                          {**info, "git_commit": git_commit()}),
+                      fresh, log)
 
 
 def finish(out_dir: Path, step: int, seconds: float, scalars: dict[str, Any],
