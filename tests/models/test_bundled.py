@@ -117,6 +117,8 @@ def test_the_bundled_policy_beats_what_the_readme_says_it_beats():
     harmony = {name: values["harmony"] for name, values in evaluation.items()}
     assert harmony["gapt"] > harmony["mle"]  # the pipeline refuses to bundle otherwise
     assert harmony["gapt"] > max(harmony["rule_causal"], harmony["tonic_causal"])
+    intervals = read_manifest()["intervals"]  # and a held tonic triad, intervals apart
+    assert intervals["gapt"]["harmony"][0] > intervals["one_chord"]["harmony"][1]
     assert evaluation["gapt"]["onsets_on_beats"] >= 0.9
     folk = {name: values["harmony"] for name, values in read_manifest()["evaluation_essen"].items()}
     assert folk["gapt"] > max(folk["mle"], folk["rule_causal"], folk["tonic_causal"])
