@@ -205,7 +205,8 @@ class Block(nn.Module):
         x = x + self.self_attention(self.norm_self(x), rope, key_mask=key_mask, cache=cache,
                                     layer=layer)
         if self.cross_attention is not None:
-            assert self.norm_cross is not None and memory_kv is not None
+            if self.norm_cross is None or memory_kv is None:
+                raise ValueError("a block with cross-attention needs the encoder's memory")
             x = x + self.cross_attention(self.norm_cross(x), rope, keys_values=memory_kv,
                                          key_mask=memory_mask)
         return x + self.mlp(self.norm_mlp(x))
