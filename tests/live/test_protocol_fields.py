@@ -24,7 +24,7 @@ def test_new_fields_are_echoed_and_have_defaults(client):
         socket.send_json(START)  # a client that knows no new field
         ready = socket.receive_json()
         assert ready["settings"]["listen"] == 8
-        assert ready["settings"]["harmonic_rhythm"] == "half-bar"
+        assert ready["settings"]["harmonic_rhythm"] == "beat"
         assert ready["resumed"] is False and ready["beat"] is None
         assert isinstance(ready["resume"], str) and len(ready["resume"]) >= 16
         assert ready["grace_s"] > 0

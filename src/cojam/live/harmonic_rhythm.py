@@ -13,7 +13,7 @@ from __future__ import annotations
 RHYTHMS = ("free", "beat", "half-bar", "bar")
 """``free``: any frame (a sixteenth); ``beat``: on beats; ``half-bar``: on the first beat
 and the middle of a bar; ``bar``: on the first beat of a bar only."""
-DEFAULT_RHYTHM = "half-bar"  # the best note-in-chord of the four on held-out folk tunes
+DEFAULT_RHYTHM = "beat"  # measured on held-out folk tunes: docs/protocol.md
 # (benchmarks/harmonic_rhythm.py; numbers in docs/protocol.md)
 
 
