@@ -93,8 +93,9 @@ def start_server(port: int, sessions_dir: Path) -> subprocess.Popen:
 
 def honest(port: int, beats: float, results: multiprocessing.Queue) -> None:
     """Play the tune in real time; put (round trips in seconds, counts) on ``results``."""
-    round_trips, compute, counts = [], [], {"ticks": 0, "plans": 0, "tick_errors": 0, "other_errors": 0,
-                               "late_ticks": 0, "closed": None}
+    round_trips, compute = [], []
+    counts = {"ticks": 0, "plans": 0, "tick_errors": 0, "other_errors": 0, "late_ticks": 0,
+              "closed": None}
     try:
         _play(port, beats, round_trips, compute, counts)
     except ConnectionClosed as e:  # starved until the server gave up on it

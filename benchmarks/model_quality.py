@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from cojam.models.baselines import quality_report
+from cojam.models.count_baselines import quality_report
 
 
 def main() -> None:

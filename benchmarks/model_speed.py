@@ -32,9 +32,9 @@ from cojam.data.cache import load_spec
 from cojam.data.tokens import BOS, TokenSpec
 from cojam.models.checkpoint import build_model
 from cojam.models.generate import generate_accompaniment
+from cojam.models.likelihood import stream_losses
 from cojam.models.online import stream_layout
 from cojam.models.sampling import allowed_mask, sample_tokens
-from cojam.models.scoring import stream_losses
 from cojam.models.train import load_run_section
 from cojam.music.chords import all_chords
 

@@ -123,8 +123,8 @@ def test_shifted_histories_keep_the_targets_and_move_only_a_prefix():
 def test_shifted_histories_are_what_an_online_model_hears():
     import torch
 
+    from cojam.models.likelihood import stream_logits
     from cojam.models.online import OnlineConfig, OnlineModel
-    from cojam.models.scoring import stream_logits
 
     torch.manual_seed(0)
     model = OnlineModel(SPEC, OnlineConfig(d_model=16, n_layers=1, n_heads=2, max_frames=64))

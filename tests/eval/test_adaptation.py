@@ -14,8 +14,8 @@ from cojam.eval.adaptation import (
     summarise_adaptation,
     transpose_from,
 )
-from cojam.eval.baselines import ground_truth, harmonise
 from cojam.eval.pieces import Piece
+from cojam.eval.reference_systems import ground_truth, harmonise
 from cojam.rewards.frames import frame_view
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from cojam.data.batches import FrameExample
 from cojam.data.tokens import TokenSpec
-from cojam.models.baselines import fit_chord_ngrams, quality_report
+from cojam.models.count_baselines import fit_chord_ngrams, quality_report
 from cojam.models.train import train
 
 

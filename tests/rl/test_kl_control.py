@@ -25,7 +25,7 @@ from cojam.rl.kl_control import (
     td_loss,
     train_kl_control,
 )
-from cojam.rl.models import frozen
+from cojam.rl.players import frozen
 
 # s0 --a0--> s1, s0 --a1--> s2; s1 and s2 end the episode whatever is played.
 REWARD = torch.tensor([[1.0, 0.0], [0.0, 2.0], [-1.0, 0.5]])  # (S, A)

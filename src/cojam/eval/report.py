@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cojam.eval import plots
-from cojam.eval.scoring import OUTPUT_METRICS, SET_METRICS
+from cojam.eval.system_scores import OUTPUT_METRICS, SET_METRICS
 
 POOLED, PROTOCOL = plots.POOLED, plots.PROTOCOL
 

@@ -35,7 +35,6 @@ from tqdm import tqdm
 from cojam.data.cache import load_spec
 from cojam.data.tokens import TokenSpec
 from cojam.eval import adaptation
-from cojam.eval.baselines import baseline_systems
 from cojam.eval.learned_rewards import (
     check_reward_vocabulary,
     flag_reward_hacking,
@@ -51,9 +50,10 @@ from cojam.eval.model_systems import (
     pooled_system,
 )
 from cojam.eval.pieces import Piece, System, check_outputs, load_pieces
+from cojam.eval.reference_systems import baseline_systems
 from cojam.eval.report import write_report
-from cojam.eval.scoring import SystemScores, score_outputs
 from cojam.eval.selfplay import melody_facts, selfplay_pieces
+from cojam.eval.system_scores import SystemScores, score_outputs
 from cojam.models.checkpoint import kind_of, load_model
 from cojam.provenance import git_commit
 from cojam.rewards.ensemble import RewardFn, load_reward

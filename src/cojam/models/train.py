@@ -39,8 +39,8 @@ from cojam.models.checkpoint import (
     save_training_state,
     save_weights,
 )
+from cojam.models.likelihood import evaluate, stream_losses
 from cojam.models.online import OnlineConfig
-from cojam.models.scoring import evaluate, stream_losses
 from cojam.models.teacher import TeacherConfig
 from cojam.provenance import git_commit
 

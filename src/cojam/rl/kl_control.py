@@ -74,7 +74,7 @@ from cojam.models.online import OnlineModel
 from cojam.models.sampling import allowed_mask
 from cojam.provenance import git_commit
 from cojam.rewards.melody_rules import Key, Melody, RuleWeights, key_of_song, rule_rewards
-from cojam.rl.models import frozen
+from cojam.rl.players import frozen
 from cojam.rl.rollout import masked_log_softmax, play
 
 METHODS = ("q", "psi", "g")

@@ -60,7 +60,7 @@ from cojam.rl.losses import (
     normalise,
     value_loss,
 )
-from cojam.rl.models import RLModels, load_rl_models
+from cojam.rl.players import RLModels, load_rl_models
 from cojam.rl.rewards import member_scores, policy_scale, sequence_rewards, window_charts
 from cojam.rl.rollout import (
     ChordScores,

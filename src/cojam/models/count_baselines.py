@@ -28,7 +28,7 @@ from cojam.data.batches import (
 from cojam.data.cache import load_songs, load_spec
 from cojam.data.tokens import BOS, TokenSpec
 from cojam.models.checkpoint import kind_of, load_model
-from cojam.models.scoring import evaluate
+from cojam.models.likelihood import evaluate
 
 BIGRAM_WEIGHTS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 

@@ -5,9 +5,9 @@ import pytest
 from eval_helpers import chord
 
 from cojam.data.tokens import song_to_frames
-from cojam.eval.baselines import chord_row
 from cojam.eval.pieces import Piece
-from cojam.eval.scoring import OUTPUT_METRICS, SET_METRICS, output_metrics, score_outputs
+from cojam.eval.reference_systems import chord_row
+from cojam.eval.system_scores import OUTPUT_METRICS, SET_METRICS, output_metrics, score_outputs
 from cojam.music.song import ChordSpan, Note, Song
 
 

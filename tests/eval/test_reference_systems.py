@@ -6,7 +6,8 @@ import pytest
 from eval_helpers import handmade_songs
 
 from cojam.data.tokens import song_to_frames
-from cojam.eval.baselines import (
+from cojam.eval.pieces import Piece
+from cojam.eval.reference_systems import (
     baseline_systems,
     chord_row,
     every_frame,
@@ -16,8 +17,7 @@ from cojam.eval.baselines import (
     random_chords,
     tonic_causal,
 )
-from cojam.eval.pieces import Piece
-from cojam.eval.scoring import score_outputs
+from cojam.eval.system_scores import score_outputs
 from cojam.music.song import Note, Song
 from cojam.rewards.frames import frame_view
 
