@@ -7,7 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from test_hostile_corpus import ABC_OK, BAD_RECORDS, _lead_sheet, _midi_file, _record
+from test_hostile_corpus import ABC_OK, BAD_RECORDS, _lead_sheet, _midi_file, _record, _write
 from test_musicxml import lead_sheet
 from test_pop909 import song_folder
 
@@ -21,17 +21,6 @@ CACHE_FILES = ["stats.json", "test.jsonl", "train.jsonl", "valid.jsonl", "vocab.
 
 def _tune(number: int, title: str, body: str = '"C"CDEF|"G"GABc|"F"cBAG|"C"FEDC|]') -> str:
     return f"X:{number}\nT:{title}\nM:4/4\nL:1/4\nK:C\n{body}\n"
-
-
-def _write(folder: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return folder
 
 
 def _mxl_bomb(path: Path) -> None:

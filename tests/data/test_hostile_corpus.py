@@ -15,9 +15,8 @@ from cojam.data.sources import Skipped
 ABC_OK = 'X:1\nT:ok\nM:4/4\nL:1/4\nK:C\n"C"CDEF|"G"GABc|"F"cBAG|"C"FEDC|]\n'
 
 
-def _build(tmp_path: Path, source: str, files: dict[str, str | bytes], **options):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
+def _write(folder: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``{relative path: text or bytes}`` under ``folder``; returns ``folder``."""
     for name, content in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,6 +24,13 @@ def _build(tmp_path: Path, source: str, files: dict[str, str | bytes], **options
             path.write_bytes(content)
         else:
             path.write_text(content)
+    return folder
+
+
+def _build(tmp_path: Path, source: str, files: dict[str, str | bytes], **options):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    _write(folder, files)
     out = tmp_path / "cache"
     report = build_cache(source, out, folder, progress=False, **options)
     reasons = {Path(s.path.split("#")[0]).name.split(":")[-1]: s.reason for s in report.skipped}
