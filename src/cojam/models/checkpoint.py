@@ -126,6 +126,17 @@ def save_training_state(path: Path, model: torch.nn.Module, optimizer: torch.opt
     os.replace(tmp, path)
 
 
+def finished_summary(out_dir: Path, what: str, log: Callable[[str], None]
+                     ) -> dict[str, Any] | None:
+    """The ``summary.json`` of a run directory whose run finished (logged as a finished
+    ``what``), None if it has none."""
+    path = Path(out_dir) / "summary.json"
+    if not path.exists():
+        return None
+    log(f"{out_dir} already holds a finished {what}")
+    return json.loads(path.read_text())
+
+
 def resume_run(out_dir: Path, trained: torch.nn.Module, optimizer: torch.optim.Optimizer,
                settings: tuple[str, Any], start: Callable[[], None], fresh: dict[str, Any],
                log: Callable[[str], None]) -> dict[str, Any]:

@@ -64,6 +64,7 @@ from cojam.configs import load_section
 from cojam.data.cache import load_songs
 from cojam.data.tokens import BOS, PAD, TokenSpec, song_to_frames
 from cojam.models.checkpoint import (
+    finished_summary,
     read_config,
     resume_run,
     save_config,
@@ -374,9 +375,8 @@ def train_kl_control(
     ``data_dir``; returns the summary, also ``summary.json``. The run directory is a
     melody agent's: ``load_model`` and ``--melody-agent`` read it."""
     out_dir = Path(out_dir)
-    if (out_dir / "summary.json").exists():
-        log(f"{out_dir} already holds a finished tuning run")
-        return json.loads((out_dir / "summary.json").read_text())
+    if (summary := finished_summary(out_dir, "tuning run", log)) is not None:
+        return summary
     torch.set_num_threads(config.threads)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 

@@ -44,6 +44,7 @@ from cojam.data.batches import FrameBatch, TrainBatches, song_examples
 from cojam.data.cache import load_songs, load_spec
 from cojam.data.tokens import PAD, TokenSpec
 from cojam.models.checkpoint import (
+    finished_summary,
     resume_run,
     save_config,
     save_training_state,
@@ -373,9 +374,8 @@ def train_rl(
     (a finished run returns it at once). ``run_info`` (recipe, section) goes into
     ``config.json``; ``melody_data`` is a melody-only cache for ``melody_fraction``."""
     out_dir = Path(out_dir)
-    if (out_dir / "summary.json").exists():
-        log(f"{out_dir} already holds a finished RL run")
-        return json.loads((out_dir / "summary.json").read_text())
+    if (summary := finished_summary(out_dir, "RL run", log)) is not None:
+        return summary
     torch.set_num_threads(config.threads)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 
