@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from cojam.configs import DEFAULT_RECIPE, RecipeError, recipe_names
+from cojam.cli.run_flags import add_trainer_flags, overridden
+from cojam.configs import RecipeError, recipe_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,15 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "training melodies fill the section's melody_fraction of each "
                              "batch")
     parser.add_argument("--out", type=Path, required=True, help="run directory to write")
-    parser.add_argument("--recipe", default=DEFAULT_RECIPE,
-                        help=f"recipe name or JSON path (default {DEFAULT_RECIPE})")
     parser.add_argument("--section", default="rl-coherence",
                         help="which RL section of the recipe: rl-coherence (default), gapt or "
                              "gapt-no-teacher")
-    parser.add_argument("--max-steps", type=int, help="override the section's policy steps")
-    parser.add_argument("--seed", type=int, help="override the section's seed")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trainer_flags(parser, "policy steps")
     parser.set_defaults(func=run)
 
 
@@ -60,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from cojam.rl.ppo import train_rl
 
     try:
-        config = load_rl_section(args.recipe, args.section)
-        if args.max_steps is not None:
-            config = dataclasses.replace(config, steps=args.max_steps)
-        if args.seed is not None:
-            config = dataclasses.replace(config, seed=args.seed)
+        config = overridden(load_rl_section(args.recipe, args.section), args)
         summary = train_rl(config, args.data, args.mle, args.teacher, args.melody_agent,
                            args.reward, args.out,
                            run_info={"recipe": str(args.recipe), "section": args.section},

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from cojam.configs import DEFAULT_RECIPE, RecipeError, recipe_names
+from cojam.cli.run_flags import add_trainer_flags, overridden
+from cojam.configs import RecipeError, recipe_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,12 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=("q", "psi", "g"),
                         help="the backup (default: the section's)")
     parser.add_argument("--out", type=Path, required=True, help="run directory to write")
-    parser.add_argument("--recipe", default=DEFAULT_RECIPE,
-                        help=f"recipe name or JSON path (default {DEFAULT_RECIPE})")
-    parser.add_argument("--max-steps", type=int, help="override the section's steps")
-    parser.add_argument("--seed", type=int, help="override the section's seed")
-    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trainer_flags(parser)
     parser.set_defaults(func=run)
 
 
@@ -50,10 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from cojam.rl.kl_control import load_kl_control_section, train_kl_control
 
     try:
-        config = load_kl_control_section(args.recipe)
-        changes = {"method": args.method, "steps": args.max_steps, "seed": args.seed}
-        config = dataclasses.replace(config, **{k: v for k, v in changes.items()
-                                                if v is not None})
+        config = overridden(load_kl_control_section(args.recipe), args, method=args.method)
         summary = train_kl_control(config, args.model, args.accompanist, args.data, args.out,
                                    run_info={"recipe": str(args.recipe)},
                                    device=args.device, progress=not args.quiet)

@@ -18,14 +18,17 @@ multiples of a sixteenth, a monophonic melody, within the pitch range).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from cojam.music.chords import QUALITY_NAMES, Chord, parse_chord
 from cojam.music.song import ChordSpan, Note, Song
+
+T = TypeVar("T")
 
 FRAMES_PER_BEAT = 4
 PAD, BOS = 0, 1
@@ -216,50 +219,47 @@ def song_to_frames(song: Song, spec: TokenSpec) -> tuple[np.ndarray, np.ndarray]
     return melody[:num_frames], chords[:num_frames]
 
 
+def _runs(tokens: Sequence[int], info: Callable[[int], tuple[str, T]], silence: int,
+          stream: str, noun: str, strict: bool) -> list[tuple[int, int, T]]:
+    """(start frame, end frame, value) of each note or chord in one stream's tokens
+    (``info``: a token's kind and value). A hold that continues nothing raises
+    ``TokenError`` when ``strict``, else it starts a new run."""
+    runs: list[tuple[int, int, T]] = []
+    current: tuple[int, T] | None = None  # (start frame, value)
+    for t, token in enumerate([*list(tokens), silence]):
+        kind, value = info(int(token))
+        if kind == "hold" and current is not None and current[1] == value:
+            continue
+        if current is not None:
+            runs.append((current[0], t, current[1]))
+            current = None
+        if kind == "hold" and strict:
+            raise TokenError(f"{stream} frame {t}: hold({value}) continues no sounding {noun}")
+        if kind != "silence":
+            current = (t, value)
+    return runs
+
+
 def frames_to_melody(melody: Sequence[int], spec: TokenSpec, strict: bool = True) -> list[Note]:
     """Melody tokens back to notes. A hold that continues nothing raises ``TokenError``
     when ``strict``, else it starts a note (the rule reward counts such holds)."""
-    notes: list[Note] = []
     step = 1 / spec.frames_per_beat
-    current: tuple[int, int] | None = None  # (start frame, pitch)
-    for t, token in enumerate([*list(melody), spec.melody_silence]):
-        kind, pitch = spec.melody_token_info(int(token))
-        if kind == "hold" and current is not None and current[1] == pitch:
-            continue
-        if current is not None:
-            notes.append(
-                Note(onset=current[0] * step, duration=(t - current[0]) * step, pitch=current[1])
-            )
-            current = None
-        if kind == "hold" and strict:
-            raise TokenError(f"melody frame {t}: hold({pitch}) continues no sounding note")
-        if kind != "silence":
-            current = (t, pitch)
-    return notes
+    return [Note(onset=start * step, duration=(end - start) * step, pitch=pitch)
+            for start, end, pitch in _runs(melody, spec.melody_token_info, spec.melody_silence,
+                                           "melody", "note", strict)]
 
 
 def frames_to_chords(
     chords: Sequence[int], spec: TokenSpec, strict: bool = True
 ) -> list[ChordSpan]:
     """Chord tokens back to chord spans (see ``frames_to_melody`` for ``strict``)."""
-    spans: list[ChordSpan] = []
     step = 1 / spec.frames_per_beat
-    current: tuple[int, str] | None = None
-    for t, token in enumerate([*list(chords), spec.chord_silence]):
-        kind, symbol = spec.chord_token_info(int(token))
-        if kind == "hold" and current is not None and current[1] == symbol:
-            continue
-        if current is not None:
-            chord = parse_chord(current[1])
-            assert chord is not None
-            spans.append(
-                ChordSpan(onset=current[0] * step, duration=(t - current[0]) * step, chord=chord)
-            )
-            current = None
-        if kind == "hold" and strict:
-            raise TokenError(f"chord frame {t}: hold({symbol}) continues no sounding chord")
-        if kind != "silence":
-            current = (t, symbol)
+    spans = []
+    for start, end, symbol in _runs(chords, spec.chord_token_info, spec.chord_silence,
+                                    "chord", "chord", strict):
+        chord = parse_chord(symbol)
+        assert chord is not None
+        spans.append(ChordSpan(onset=start * step, duration=(end - start) * step, chord=chord))
     return spans
 
 
