@@ -227,3 +227,66 @@ def test_re_attacking_the_sounding_chord_is_no_change_of_harmony(rl_spec: TokenS
     values = credit.candidate_rewards(melody, chords, mask, rl_spec, config, 1.5)
     assert values[0, 4, c].item() == values[0, 4, c + 1].item()  # strike again = hold
     assert values[0, 4, g].item() == pytest.approx(0.5)  # a change earns its share
+
+
+def test_a_restrike_costs_what_the_sampled_credit_charges(rl_spec: TokenSpec) -> None:
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "restrike_penalty": 0.7,
+                                              "note_in_chord_weight": 1.0})
+    melody, chords, mask = rollout(rl_spec)
+    c, g = rl_spec.chord_on("C"), rl_spec.chord_on("G")
+    chords[0, 4] = c  # C struck again on beat 1
+    terms = credit.frame_terms(melody, chords, mask, rl_spec, config)
+    assert terms["restrike"][0].tolist() == pytest.approx([0, 0, 0, 0, -0.7, 0, 0, 0])
+    assert terms["restrike"][1].abs().sum() == 0  # C after silence is a change
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    assert values[0, 4, c].item() == pytest.approx(values[0, 4, c + 1].item() - 0.7)
+    assert values[0, 4, g].item() == pytest.approx(0.0)  # F over G: no cost, no gain
+    local = sum(terms.values())
+    sampled = credit.span_returns(local, credit.span_starts(chords, rl_spec), mask)
+    played = values.gather(2, torch.where(mask, chords, 0)[..., None])[..., 0] * mask
+    assert torch.allclose(played, sampled)
+
+
+def test_the_data_chord_marginal_counts_frames_and_silence(rl_spec: TokenSpec) -> None:
+    c, g = rl_spec.chord_on("C"), rl_spec.chord_on("G")
+    rows = [np.array([c, c + 1, c + 1, g]), np.array([rl_spec.chord_silence, g + 1 - 1])]
+    marginal = credit.data_chord_marginal(rows, rl_spec, smoothing=0.0)
+    silence = len(rl_spec.chords)
+    index = {s: i for i, s in enumerate(rl_spec.chords)}
+    assert marginal.sum().item() == pytest.approx(1.0)
+    assert marginal[index["C"]].item() == pytest.approx(3 / 6)
+    assert marginal[index["G"]].item() == pytest.approx(2 / 6)
+    assert marginal[silence].item() == pytest.approx(1 / 6)
+    smoothed = credit.data_chord_marginal(rows, rl_spec, smoothing=0.5)
+    assert (smoothed > 0).all()  # chords the data never sounds keep a small share
+
+
+def test_the_marginal_term_pays_the_chords_the_policy_neglects(rl_spec: TokenSpec) -> None:
+    """Policy puts 90% on C's attack, 10% on G's; the data sounds C and G equally: G's
+    tokens earn log(0.5/0.1), C's log(0.5/0.9), other tokens nothing."""
+    config = dataclasses.replace(TINY_PPO, frame_credit="expected", marginal_weight=2.0,
+                                 marginal_clip=10.0)
+    c, g = rl_spec.chord_on("C"), rl_spec.chord_on("G")
+    index = {s: i for i, s in enumerate(rl_spec.chords)}
+    data = torch.zeros(len(rl_spec.chords) + 1)
+    data[index["C"]] = data[index["G"]] = 0.5
+    data = data.clamp(min=1e-9)
+    p = torch.zeros(2, 3, rl_spec.vocab_size)
+    p[..., c], p[..., g] = 0.9, 0.1
+    mask = torch.tensor([[True] * 3, [True, False, False]])
+    rows = torch.tensor([True, True])
+    log_p = p.clamp(min=1e-30).log()
+    rewards = credit.marginal_rewards(log_p, rows, mask, data, rl_spec, config)
+    assert rewards[g].item() == pytest.approx(2.0 * np.log(0.5 / 0.1), rel=1e-4)
+    assert rewards[g + 1].item() == pytest.approx(rewards[g].item())  # G's hold alike
+    assert rewards[c].item() == pytest.approx(2.0 * np.log(0.5 / 0.9), rel=1e-4)
+    assert rewards[rl_spec.melody_on(64)].item() == 0.0
+    clipped = credit.marginal_rewards(log_p, rows, mask, data, rl_spec,
+                                      dataclasses.replace(config, marginal_clip=1.0))
+    assert clipped.abs().max().item() == pytest.approx(2.0)  # weight x the clip
+    assert clipped[c].item() == pytest.approx(2.0 * np.log(0.5 / 0.9))  # inside the clip
+
+
+def test_the_marginal_term_needs_expected_credit() -> None:
+    with pytest.raises(ValueError, match="marginal_weight"):
+        dataclasses.replace(TINY_PPO, frame_credit="sampled", marginal_weight=1.0)

@@ -120,6 +120,20 @@ class PPOConfig:
     could have played there against the melody that sounds over the span and follows the
     exact gradient of the expected score (no sampling noise; see ``credit.py``). Rows
     played with the melody agent always use ``sampled``: their melody answers the chords."""
+    restrike_penalty: float = 0.0
+    """frame-local: penalty per re-attack of the chord that is sounding (no change of
+    harmony; the rhythm term does not pay it, so without a cost the policy may re-strike
+    one chord on every beat)"""
+    marginal_weight: float = 0.0
+    """frame-local, adversarial: reward per chord token of ``w * (log p_data(c) - log
+    q(c))``, clipped to +-``marginal_clip``, where c is the chord (or silence) the token
+    sounds, p_data the training windows' share of frames that sound c and q the policy's
+    expected share over the batch: the generator reward ``log D/(1 - D)`` of the optimal
+    discriminator between the two chord marginals, so the policy's chord vocabulary
+    follows the data's instead of collapsing onto a few safe chords (see ``credit.py``;
+    only with ``frame_credit`` "expected")"""
+    marginal_clip: float = 3.0
+    """bound on the log-ratio of the chord-marginal term"""
     invalid_hold_penalty: float = 10.0
     """per chord hold that continues nothing (the sampler's mask makes these impossible)"""
     excess_silence_penalty: float = 10.0
@@ -179,6 +193,9 @@ class PPOConfig:
         if self.frame_credit not in ("sampled", "expected"):
             raise ValueError(f"frame_credit {self.frame_credit!r} is not 'sampled' or "
                              "'expected'")
+        if self.marginal_weight and self.frame_credit != "expected":
+            raise ValueError("marginal_weight needs frame_credit 'expected' (the policy's "
+                             "chord marginal is its expectation over candidates)")
         if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
                              f"minibatch_size {self.minibatch_size}")

@@ -21,6 +21,7 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
   only push one way; note-in-chord alone, heard causally, pays for holding chords).
   Re-attacking the chord that sounds is no change: counted as one, the policy learned
   to re-strike one chord on every beat;
+- ``-restrike_penalty`` per re-attack of the chord that is sounding;
 - ``-kl_coef * (log pi - log pi_MLE)`` and ``distill_coef * (log pi_teacher - log pi)``
   per chord token: sampled estimates of each token's own KL terms.
 
@@ -35,6 +36,17 @@ candidate (``candidate_rewards``: the candidate sounds over the played span) and
 policy follows the exact gradient of their expectation under it
 (``expected_advantages``, ``expected_loss``), which has no sampling noise; the sampled
 span return then carries only the KL and distillation terms on those rows.
+
+Expected credit also carries the chord-vocabulary term (``marginal_weight``), the
+adversarial term in closed form on what a discriminator of single chords can see: the
+optimal discriminator between the data's chord marginal p_data (share of frames sounding
+each chord, silence included) and the policy's q is D = p_data / (p_data + q), and its
+generator reward ``log D/(1 - D) = log p_data(c) - log q(c)`` pays every token that
+sounds c (``marginal_rewards``). q is the policy's expected marginal over the batch, so
+the term's gradient is that of ``-KL(q || p_data)``: it pulls mass off the chords the
+policy plays more often than the data (the collapse onto a few safe chords that
+note-in-chord rewards) and onto those it neglects. Chords the data never sounds get the
+smoothed count's low share, so the term cannot pay for inventing chords.
 
 **Sequence terms** judge a whole window (the learned reward ensemble, the window rules,
 the discriminator); they are paid on the last chord and spread back by GAE with
@@ -111,6 +123,9 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
         for name, weight in weights.items():
             terms[name][i, frames] = weight * values[name](view)
     result = {name: torch.from_numpy(value) for name, value in terms.items()}
+    if config.restrike_penalty:  # attacks that bring no change of harmony
+        result["restrike"] = -config.restrike_penalty * (
+            attack_tokens(chords, mask, spec) - harmony_changes(chords, mask, spec)).cpu()
     if config.rhythm_weight and data_rate is not None:
         result["harmonic_rhythm"] = (rhythm_shares(chords, mask, spec, config, data_rate)[:, None]
                                      * harmony_changes(chords, mask, spec))
@@ -227,6 +242,59 @@ def span_ends(starts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return later.flip(1).cummin(1).values.flip(1)
 
 
+def chord_classes(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec
+                  ) -> torch.Tensor:
+    """(B, T) long: the class of each real frame for the chord marginal: the index of the
+    chord sounding (``sounding_chords``), ``len(spec.chords)`` for chord silence, -1 for
+    padding."""
+    sounding = sounding_chords(chords, mask, spec)
+    return torch.where(mask & (sounding < 0), len(spec.chords), sounding)
+
+
+def data_chord_marginal(chords: list[np.ndarray], spec: TokenSpec, smoothing: float = 0.5
+                        ) -> torch.Tensor:
+    """(C + 1,) the share of frames sounding each chord of ``spec.chords`` (then silence)
+    over token rows of data chords, counts smoothed by ``smoothing`` each."""
+    counts = torch.full((len(spec.chords) + 1,), smoothing, dtype=torch.float64)
+    for row in chords:
+        row = torch.as_tensor(row)[None]
+        classes = chord_classes(row, torch.ones_like(row, dtype=torch.bool), spec)
+        counts += torch.bincount(classes.flatten(), minlength=len(counts)).double()
+    return (counts / counts.sum()).float()
+
+
+def token_classes(spec: TokenSpec) -> torch.Tensor:
+    """(V,) long: the marginal's class of each token's chord (attack and hold of chord i:
+    i; chord silence: C), -1 for tokens that are not chord tokens."""
+    classes = torch.full((spec.vocab_size,), -1, dtype=torch.long)
+    index = torch.arange(len(spec.chords))
+    classes[spec.chord_silence + 1 + 2 * index] = index
+    classes[spec.chord_silence + 2 + 2 * index] = index
+    classes[spec.chord_silence] = len(spec.chords)
+    return classes
+
+
+def marginal_rewards(log_p: torch.Tensor, rows: torch.Tensor, mask: torch.Tensor,
+                     data_marginal: torch.Tensor, spec: TokenSpec, config: PPOConfig
+                     ) -> torch.Tensor:
+    """(V,) what the chord-vocabulary term pays each token: ``marginal_weight * (log
+    p_data(c) - log q(c))`` clipped to +-``marginal_clip``, c the token's chord class, q
+    the policy's (``log_p``, masked log-probs) expected share of the real frames of
+    ``rows`` sounding c; 0 for tokens that are not chord tokens."""
+    classes = token_classes(spec).to(log_p.device)
+    chord_tokens = classes >= 0
+    used = (mask & rows[:, None]).to(log_p.dtype)  # (B, T)
+    p_tokens = (log_p.exp() * used[..., None]).sum((0, 1))[chord_tokens]  # (V_chord,)
+    q = torch.zeros(len(data_marginal), device=log_p.device, dtype=log_p.dtype)
+    q.index_add_(0, classes[chord_tokens], p_tokens)
+    q = q / q.sum().clamp(min=1e-12)
+    ratio = (data_marginal.to(q).log() - q.clamp(min=1e-12).log()).clamp(
+        -config.marginal_clip, config.marginal_clip)
+    rewards = torch.zeros(spec.vocab_size, device=log_p.device, dtype=log_p.dtype)
+    rewards[chord_tokens] = config.marginal_weight * ratio[classes[chord_tokens]]
+    return rewards
+
+
 def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                       spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
                       ) -> torch.Tensor:
@@ -235,7 +303,8 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
     melody-sounding frame whose pitch class it holds; a chord attack costs
     ``change_penalty``, and ``off_beat_penalty`` more off a beat, and earns its row's
-    ``rhythm_shares`` (with ``data_rate``); a hold and silence cost nothing. Tokens that
+    ``rhythm_shares`` (with ``data_rate``) unless it re-attacks the chord sounding before,
+    which costs ``restrike_penalty`` instead; a hold and silence cost nothing. Tokens that
     are not chords get 0 (the policy's mask gives them no mass)."""
     B, T = melody.shape
     device = melody.device
@@ -254,14 +323,18 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     values[..., attacks] -= (config.change_penalty
                              + config.off_beat_penalty * off_beat[None, :, None])
     shares = rhythm_shares(chords, mask, spec, config, data_rate)  # (B,)
+    before = previous_sounding(chords, mask, spec)  # (B, T)
+    again = torch.where(before >= 0, spec.chord_silence + 1 + 2 * before,
+                        spec.chord_silence)[..., None]  # silence: never an attack anyway
     if shares.any():  # every attack but the re-attack of the chord sounding before
         changes = torch.zeros_like(values)
         changes[..., attacks] = 1.0
-        before = previous_sounding(chords, mask, spec)  # (B, T)
-        again = torch.where(before >= 0, spec.chord_silence + 1 + 2 * before,
-                            spec.chord_silence)  # silence: never an attack anyway
-        changes.scatter_(2, again[..., None], 0.0)
+        changes.scatter_(2, again, 0.0)
         values = values + shares[:, None, None] * changes
+    if config.restrike_penalty:
+        restrike = torch.zeros_like(values).scatter_(2, again, 1.0)
+        restrike[..., spec.chord_silence] = 0.0
+        values = values - config.restrike_penalty * restrike
     return values * mask[..., None]
 
 

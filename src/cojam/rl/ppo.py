@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cojam.data.batches import FrameBatch, TrainBatches, song_examples
+from cojam.data.batches import TRANSPOSITIONS, FrameBatch, TrainBatches, song_examples
 from cojam.data.cache import load_songs, load_spec
 from cojam.data.tokens import PAD, TokenSpec
 from cojam.models.checkpoint import (
@@ -194,10 +194,12 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 @torch.no_grad()
 def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
-                    data_rate: float | None = None) -> torch.Tensor | None:
+                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None
+                    ) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
-    on the first ``n_data`` rows (fixed melodies), 0 on the others; None unless
-    ``frame_credit = "expected"`` (``credit.py``)."""
+    (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
+    (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
+    (``credit.py``)."""
     if config.frame_credit != "expected" or not n_data:
         return None
     spec, mask = models.policy.spec, rollout.mask
@@ -206,6 +208,9 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
     values = credit.candidate_rewards(rollout.melody, rollout.chords, mask, spec, config,
                                       data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
+    if data_marginal is not None and config.marginal_weight:
+        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
+        values = values + vocabulary * mask[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -320,6 +325,15 @@ def melody_batches(melody_data: Path | None, spec: TokenSpec, rows: int, config:
     return TrainBatches(examples, spec, rows, config.seed + 1, config.augment)
 
 
+def heard_chords(batches: TrainBatches) -> list[np.ndarray]:
+    """The training windows' chord rows as the policy meets them: in every transposition
+    that augmentation may pick (as they are without augmentation)."""
+    rows = [e.chords for e in batches.examples]
+    if not batches.augment:
+        return rows
+    return [batches.tables[int(shift)][row] for shift in TRANSPOSITIONS for row in rows]
+
+
 def new_optimizer(models: RLModels, config: PPOConfig) -> torch.optim.Optimizer:
     """One AdamW with a parameter group each for the policy, the value head and the
     discriminator: each update leaves the other groups' gradients None, so they do not
@@ -341,7 +355,8 @@ def run_record(config: PPOConfig, runs: dict[str, Path | None], reward_runs: Seq
 
 
 def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: Scored,
-                  config: PPOConfig, data_rate: float | None
+                  config: PPOConfig, data_rate: float | None,
+                  data_marginal: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """(value head's outputs (B, T, 2), normalised advantages (B, T), the value head's
     targets (B, T, 2), expected-credit advantages (B, T, V) or None): each kind of term
@@ -351,7 +366,8 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     attacks = credit.span_starts(rollout.chords, models.policy.spec)
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
-    expected = expected_credit(models, rollout, batch.n_data, config, data_rate)
+    expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
+                               data_marginal)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
@@ -390,6 +406,8 @@ def train_rl(
     optimizer = new_optimizer(models, config)
     data_rate = (credit.data_change_rate([e.chords for e in batches.examples], spec)
                  if config.rhythm_weight else None)
+    data_marginal = (credit.data_chord_marginal(heard_chords(batches), spec)
+                     if config.marginal_weight else None)
     log(f"rl: {len(batches.examples)} training windows, policy of "
         f"{sum(p.numel() for p in models.policy.parameters()):,} parameters on {device}")
     runs = {"data": data_dir, "mle_run": mle_run, "teacher_run": teacher_run,
@@ -410,7 +428,7 @@ def train_rl(
             scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
                            data_rate)  # 2. rewards
             values, advantages, targets, expected = assign_credit(  # 3. advantages
-                models, rollout, batch, scored, config, data_rate)
+                models, rollout, batch, scored, config, data_rate, data_marginal)
             tick = time.perf_counter()  # 4. update
             updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
                                     config, step, expected)
