@@ -37,6 +37,7 @@ from cojam.live.inbox import Inbox, InboxFull, Item, Refused, Superseded
 from cojam.live.model_choice import ModelChoiceError, choose
 from cojam.live.protocol import (
     MESSAGE_BURST,
+    Feedback,
     NoteOff,
     NoteOn,
     ProtocolError,
@@ -280,6 +281,8 @@ class Connection:
         elif isinstance(item, NoteOff):
             self.engine.note_off(item.pitch, item.beat)
             self.log.write("note_off", pitch=item.pitch, beat=item.beat)
+        elif isinstance(item, Feedback):
+            self.log.write("feedback", value=item.value, beat=item.beat)
         elif isinstance(item, Tick):
             await self._tick(item.beat)
         elif isinstance(item, Superseded):

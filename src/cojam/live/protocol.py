@@ -170,16 +170,24 @@ class Resume(_Message):
     """the client's clock now: the session is ticked through the time it was away"""
 
 
+class Feedback(_Message):
+    """The musician marks the moment at ``beat`` good or bad (logged; no answer)."""
+
+    type: Literal["feedback"]
+    value: Literal["good", "bad"]
+    beat: Beat
+
+
 class Stop(_Message):
     """End the session; answered by ``stopped``, then the socket closes."""
 
     type: Literal["stop"]
 
 
-ClientMessage = Start | Resume | NoteOn | NoteOff | Tick | Stop
+ClientMessage = Start | Resume | NoteOn | NoteOff | Tick | Feedback | Stop
 MESSAGE_TYPES: dict[str, type[_Message]] = {
     "start": Start, "resume": Resume, "note_on": NoteOn, "note_off": NoteOff, "tick": Tick,
-    "stop": Stop,
+    "feedback": Feedback, "stop": Stop,
 }
 
 

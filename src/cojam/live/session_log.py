@@ -12,6 +12,7 @@ then, with ``t`` = seconds since the session started:
     {"type": "plan", "beat": 9.25, "chords": [[symbol, onset, duration, committed], ...],
      "ms": 1.2, "t": ...}
     {"type": "commit", "symbol": "Am", "onset": 10.0, "t": ...}   # a span became fixed
+    {"type": "feedback", "value": "good"|"bad", "beat": 17.5, "t": ...}   # a musician's mark
     {"type": "error", "message": ..., "ref": ..., "t": ...}
     {"type": "dropped"|"resumed", "beat": 12.5, "t": ...}   # the socket dropped; resumed
     {"type": "stopped", "reason": "stop"|"disconnect"|"server", "beat": 31.5, "t": ...}
