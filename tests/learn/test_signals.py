@@ -89,5 +89,5 @@ def test_signals_read_a_log_the_live_server_wrote(accompanist, tmp_path):
     replanned = replans(events)  # plans before the model listens have nothing uncommitted
     assert 8 <= len(replanned) <= 11 and all(0 <= changed <= 1 for _, changed in replanned)
     summary = session_summary(events)
-    assert summary["notes"] == 12 and summary["bad"] == 1 and summary["beats"] == 12.0
-    assert summary["reward"] == pytest.approx(frame_rewards(events, 49).sum())
+    assert summary["notes"] == 12 and summary["bad"] == 1 and summary["beats"] == 12.5
+    assert summary["reward"] == pytest.approx(frame_rewards(events, 51).sum())
