@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "cojam.cli.generate_cmd",
     "cojam.cli.info_cmd",
     "cojam.cli.jam_cmd",
+    "cojam.cli.learn_cmd",
     "cojam.cli.pipeline_cmd",
     "cojam.cli.rl_cmd",
     "cojam.cli.sessions_cmd",
