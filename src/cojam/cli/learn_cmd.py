@@ -34,6 +34,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="beats each musician plays at most after the count-in")
     simulate.set_defaults(func=run_simulate)
 
+    learn = subparsers.add_parser(
+        "learn",
+        help="learn the accompanist offline from logged jams (KL-control, MC-dropout)",
+        description=(
+            "Learn from the jams logged in --sessions (people's from cojam jam, or "
+            "simulated ones), offline: the implicit feedback in each log (the musician's "
+            "notes in the committed chord, playing on after a chord or stopping, good/bad "
+            "marks, re-plans) is the reward of the chords; KL-control keeps the policy near "
+            "--model (the prior), and a minimum over Monte Carlo dropout samples of the "
+            "target network keeps the values pessimistic where the logs say little. Writes "
+            "an accompanist run to --out (cojam jam --model OUT plays it) with metrics.jsonl "
+            "and summary.json. Refuses fewer than --min-sessions usable sessions."
+        ),
+    )
+    learn.add_argument("--sessions", type=Path, required=True, help="the session log folder")
+    learn.add_argument("--model", type=Path,
+                       help="the accompanist run that is the prior and the starting point "
+                            "(default: the bundled model)")
+    learn.add_argument("--out", type=Path, required=True, help="run directory to write")
+    learn.add_argument("--method", choices=("naive", "q", "psi", "g"),
+                       help="the backup (default psi; naive: plain batch Q-learning)")
+    learn.add_argument("--kl-weight", type=float, help="c: larger stays nearer the prior")
+    learn.add_argument("--mc-samples", type=int,
+                       help="dropout samples of the target's lower bound (0: none)")
+    learn.add_argument("--steps", type=int, help="gradient steps")
+    learn.add_argument("--min-sessions", type=int, help="refuse fewer usable sessions")
+    learn.add_argument("--seed", type=int, help="seed of batch draws and dropout")
+    learn.set_defaults(func=run_learn)
+
 
 def _models(specs: list[str] | None) -> dict[str, Path]:
     from cojam.models.bundled import bundled_model_dir
@@ -65,4 +94,24 @@ def run_simulate(args: argparse.Namespace) -> int:
                 for name in models]
     results = simulate_sessions(models, agent, args.sessions, requests)
     print(json.dumps({"sessions": len(results), "dir": str(args.sessions)}))
+    return 0
+
+
+def run_learn(args: argparse.Namespace) -> int:
+    from cojam.learn.offline import LearnConfig, learn_from_sessions
+    from cojam.models.bundled import bundled_model_dir
+
+    changes = {name: value for name, value in (
+        ("method", args.method), ("kl_weight", args.kl_weight),
+        ("mc_samples", args.mc_samples), ("steps", args.steps),
+        ("min_sessions", args.min_sessions), ("seed", args.seed)) if value is not None}
+    try:
+        if not args.sessions.is_dir():
+            raise FileNotFoundError(f"{args.sessions}: no such session folder")
+        summary = learn_from_sessions(LearnConfig(**changes), args.sessions,
+                                      args.model or bundled_model_dir(), args.out)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"cojam learn: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=1))
     return 0

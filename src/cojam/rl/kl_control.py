@@ -14,13 +14,18 @@ where v' is the target network's and lse is log-sum-exp over the allowed tokens.
 policy plays softmax(v) for ``q`` and ``psi`` and softmax(log p + v) for ``g``. So that
 the tuned network is an ordinary melody agent (the softmax of its logits is the tuned
 policy, wherever it is loaded), ``g`` reads its values as v = logits - prior logits: it
-starts at G = 0, the prior's policy, as Ψ does (``melody_values``). Since Ψ = G + log p,
+starts at G = 0, the prior's policy, as Ψ does (``own_values``). Since Ψ = G + log p,
 reading both from one network this way makes their Bellman errors equal term by term:
 v(s,a) - target = logits(s,a) - prior(s,a) - r/c - γ (lse logits'(s') - lse prior(s'))
 for either, where prior is the prior's logits. Under this parametrisation Ψ- and
 G-learning are one algorithm (a test checks it); the original's differed in how each
 network's raw outputs were read, not in what they converge to. Q-learning's policy is a
 Boltzmann policy on Q / c (the original sampled from the softmax of its Q-values too).
+
+The backups and the Bellman error (``bellman_loss``) read whichever stream a network plays,
+so learning the accompanist from logged jams (``cojam.learn.offline``) shares them, adding
+plain Q-learning (``naive``) and a pessimistic backup over Monte Carlo dropout samples of
+the target network.
 
 ``train_kl_control`` reads top to bottom: setup (prompts, models, replay, optimizer,
 resume), then each step
@@ -79,6 +84,7 @@ from cojam.rl.players import frozen
 from cojam.rl.rollout import masked_log_softmax, play
 
 METHODS = ("q", "psi", "g")
+BATCH_METHODS = ("naive", *METHODS)  # learning from logs also runs plain Q-learning
 SECTION = "kl-control"
 
 
@@ -148,22 +154,27 @@ def backup_values(method: str, next_values: torch.Tensor, next_log_prior: torch.
                   ) -> torch.Tensor:
     """(..., V) target values and prior log-probs at s' (-inf off the allowed actions)
     -> (...) the value of s' each method backs up."""
-    if method == "q":
+    if method in ("q", "naive"):
         return next_values.max(dim=-1).values
     if method == "psi":
         return next_values.logsumexp(dim=-1)
     if method == "g":
         return (next_log_prior + next_values).logsumexp(dim=-1)
-    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    raise ValueError(f"method must be one of {BATCH_METHODS}, got {method!r}")
 
 
 def bellman_targets(method: str, reward: torch.Tensor, log_prior_taken: torch.Tensor,
                     next_values: torch.Tensor, next_log_prior: torch.Tensor,
                     done: torch.Tensor, gamma: float, kl_weight: float) -> torch.Tensor:
     """(...) the regression target of v(s, a): r / c, plus log p(a|s) for ``q`` and
-    ``psi``, plus γ times the backed-up value of s' unless ``done``."""
-    immediate = reward / kl_weight + (0.0 if method == "g" else log_prior_taken)
+    ``psi``, plus γ times the backed-up value of s' unless ``done``. ``naive`` is plain
+    Q-learning (no prior anywhere: the batch-RL baseline that KL-control fixes).
+    ``next_values`` may carry a leading axis of dropout samples: the backup is then their
+    minimum, a pessimistic lower bound (Monte Carlo dropout, Way Off-Policy)."""
+    immediate = reward / kl_weight + (0.0 if method in ("g", "naive") else log_prior_taken)
     future = backup_values(method, next_values, next_log_prior)
+    if future.dim() > reward.dim():
+        future = future.min(dim=0).values
     return immediate + gamma * torch.where(done, 0.0, future)
 
 
@@ -240,23 +251,41 @@ def melody_rewards(melody: torch.Tensor, keys: list[Key], spec: TokenSpec, rules
 
 # ------------------------------------------------------------------------- learning
 
+def own_allowed(spec: TokenSpec, stream: str, tokens: torch.Tensor) -> torch.Tensor:
+    """(B, T) one stream's tokens -> (B, T, V) the sampler's mask at each frame."""
+    previous = torch.cat([torch.full_like(tokens[:, :1], BOS), tokens[:, :-1]], dim=1)
+    return allowed_mask(spec, stream, previous.flatten()).view(*tokens.shape, -1)
+
+
 def melody_allowed(spec: TokenSpec, melody: torch.Tensor) -> torch.Tensor:
     """(B, T) melody tokens -> (B, T, V) the sampler's mask at each frame."""
-    previous = torch.cat([torch.full_like(melody[:, :1], BOS), melody[:, :-1]], dim=1)
-    return allowed_mask(spec, "melody", previous.flatten()).view(*melody.shape, -1)
+    return own_allowed(spec, "melody", melody)
 
 
-def melody_values(method: str, model: OnlineModel, prior_logits: torch.Tensor,
-                  melody: torch.Tensor, chords: torch.Tensor, allowed: torch.Tensor
-                  ) -> torch.Tensor:
-    """(B, T, V) a network's values of each frame's melody token, -inf off the mask: for
+def own_logits(model: OnlineModel, melody: torch.Tensor, chords: torch.Tensor
+               ) -> torch.Tensor:
+    """(B, T, V) teacher-forced logits of the stream the model plays, at each frame."""
+    chord_logits, melody_logits = model.frame_logits(melody, chords)
+    return chord_logits if model.own_stream == "chord" else melody_logits
+
+
+def own_tokens(model: OnlineModel, melody: torch.Tensor, chords: torch.Tensor
+               ) -> torch.Tensor:
+    return chords if model.own_stream == "chord" else melody
+
+
+def own_values(method: str, model: OnlineModel, prior_logits: torch.Tensor,
+               melody: torch.Tensor, chords: torch.Tensor, allowed: torch.Tensor
+               ) -> torch.Tensor:
+    """(B, T, V) a network's values of each frame's own token (the melody agent's melody,
+    the accompanist's chords), -inf off the mask: for
     ``g`` its logits minus the prior's (G = 0 at the start); for ``q`` and ``psi`` its
     logits minus the log-normaliser of the prior's (a per-state constant the policy's
     softmax ignores), so that at the start they are log p exactly, Ψ's fixed point without
     rewards. Raw logits carry an arbitrary offset per state (about 14 for our agents)
     that the first updates would otherwise spend the network's capacity, and the prior's
     policy, to fit."""
-    _, logits = model.frame_logits(melody, chords)  # (B, T, V) predicting melody t
+    logits = own_logits(model, melody, chords)  # (B, T, V) predicting own token t
     prior_logits = prior_logits.masked_fill(~allowed, float("-inf"))
     if method == "g":
         values = logits.float() - prior_logits
@@ -268,26 +297,47 @@ def melody_values(method: str, model: OnlineModel, prior_logits: torch.Tensor,
 def td_loss(config: KLControlConfig, network: OnlineModel, target: OnlineModel,
             prior: OnlineModel, melody: torch.Tensor, chords: torch.Tensor,
             reward: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Mean squared Bellman error over the played frames of a batch of rollouts."""
-    spec, method = network.spec, config.method
-    allowed = melody_allowed(spec, melody)  # (B, T, V)
-    with torch.no_grad():
-        _, prior_logits = prior.frame_logits(melody, chords)
-        prior_logits = prior_logits.float()
-        log_prior = masked_log_softmax(prior_logits, allowed)  # (B, T, V)
-        target_values = melody_values(method, target, prior_logits, melody, chords, allowed)
-    values = melody_values(method, network, prior_logits, melody, chords, allowed)
-    taken = values.gather(2, melody[..., None])[..., 0]  # (B, T)
-    log_prior_taken = log_prior.gather(2, melody[..., None])[..., 0]
-    # s' of frame t is frame t + 1; the last frame ends the episode
-    next_values = torch.cat([target_values[:, 1:], target_values[:, -1:]], dim=1)
-    next_log_prior = torch.cat([log_prior[:, 1:], log_prior[:, -1:]], dim=1)
-    done = torch.zeros_like(taken, dtype=torch.bool)
+    """Mean squared Bellman error over the played frames of a batch of rollouts (the
+    frames after the seed; the last frame ends the episode)."""
+    done = torch.zeros_like(reward, dtype=torch.bool)
     done[:, -1] = True
-    targets = bellman_targets(method, reward, log_prior_taken, next_values, next_log_prior,
-                              done, config.gamma, config.kl_weight)
     played = torch.zeros_like(done)
     played[:, config.seed_frames :] = True
+    return bellman_loss(config.method, config.gamma, config.kl_weight, network, target,
+                        prior, melody, chords, reward, played, done)
+
+
+def bellman_loss(method: str, gamma: float, kl_weight: float, network: OnlineModel,
+                 target: OnlineModel, prior: OnlineModel, melody: torch.Tensor,
+                 chords: torch.Tensor, reward: torch.Tensor, played: torch.Tensor,
+                 done: torch.Tensor, target_samples: int = 0
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean squared Bellman error of the network's own tokens over the ``played`` frames
+    of (B, T) rows, an episode ending at each ``done`` frame (s' of frame t is t + 1).
+    ``target_samples`` > 0 reads the target network that many times with dropout on and
+    backs up the minimum (the target's dropout rate is its own: ``set_dropout``)."""
+    spec = network.spec
+    taken_tokens = own_tokens(network, melody, chords)
+    allowed = own_allowed(spec, network.own_stream, taken_tokens)  # (B, T, V)
+    with torch.no_grad():
+        prior_logits = own_logits(prior, melody, chords).float()
+        log_prior = masked_log_softmax(prior_logits, allowed)  # (B, T, V)
+        if target_samples > 0:
+            target.train()
+            target_values = torch.stack([
+                own_values(method, target, prior_logits, melody, chords, allowed)
+                for _ in range(target_samples)])  # (S, B, T, V)
+            target.eval()
+        else:
+            target_values = own_values(method, target, prior_logits, melody, chords,
+                                          allowed)
+    values = own_values(method, network, prior_logits, melody, chords, allowed)
+    taken = values.gather(2, taken_tokens[..., None])[..., 0]  # (B, T)
+    log_prior_taken = log_prior.gather(2, taken_tokens[..., None])[..., 0]
+    next_values = torch.cat([target_values[..., 1:, :], target_values[..., -1:, :]], dim=-2)
+    next_log_prior = torch.cat([log_prior[:, 1:], log_prior[:, -1:]], dim=1)
+    targets = bellman_targets(method, reward, log_prior_taken, next_values, next_log_prior,
+                              done, gamma, kl_weight)
     loss = ((taken - targets.detach())[played] ** 2).mean()
     with torch.no_grad():
         log_policy = torch.log_softmax(policy_logits(method, values, log_prior), dim=-1)
@@ -296,6 +346,15 @@ def td_loss(config: KLControlConfig, network: OnlineModel, target: OnlineModel,
                   "values/target": targets[played].mean().item(),
                   "kl/prior": kl[played].mean().item(),
                   "charts/prior_log_prob": log_prior_taken[played].mean().item()}
+
+
+def set_dropout(model: nn.Module, rate: float) -> nn.Module:
+    """Every dropout of ``model`` at ``rate`` (Monte Carlo dropout of a target network
+    whose recipe trained it without)."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = rate
+    return model
 
 
 def polyak(target: nn.Module, network: nn.Module, rate: float) -> None:
