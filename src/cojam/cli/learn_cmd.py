@@ -34,6 +34,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="beats each musician plays at most after the count-in")
     simulate.set_defaults(func=run_simulate)
 
+    evaluate = subparsers.add_parser(
+        "evaluate-jams",
+        help="score the accompanists of simulated sessions against a baseline",
+        description=(
+            "Read the sessions cojam simulate-jams wrote to --sessions and score each model "
+            "per musician: implicit reward, beats played, quitting annoyed, note-in-chord, "
+            "Vendi of the chord sequences, realised discounted return; and each model's "
+            "implicit reward minus --baseline's, musician by musician. Means with 95% "
+            "bootstrap intervals over musicians, as JSON (also --out/results.json)."
+        ),
+    )
+    evaluate.add_argument("--sessions", type=Path, required=True,
+                          help="a folder cojam simulate-jams wrote")
+    evaluate.add_argument("--baseline", default="default",
+                          help="the model the others are compared with (default: default)")
+    evaluate.add_argument("--out", type=Path, help="folder for results.json")
+    evaluate.set_defaults(func=run_evaluate)
+
     learn = subparsers.add_parser(
         "learn",
         help="learn the accompanist offline from logged jams (KL-control, MC-dropout)",
@@ -114,4 +132,22 @@ def run_learn(args: argparse.Namespace) -> int:
         print(f"cojam learn: {e}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from cojam.learn.evaluation import evaluate_sessions
+    from cojam.provenance import git_commit
+
+    try:
+        results = evaluate_sessions(args.sessions, args.baseline)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"cojam evaluate-jams: {e}", file=sys.stderr)
+        return 1
+    results["git_commit"] = git_commit()
+    text = json.dumps(results, indent=1)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(text + "\n")
+    print(text)
     return 0
