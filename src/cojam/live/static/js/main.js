@@ -245,6 +245,7 @@ function finish(text) {
 }
 
 function setRunning(running) {
+  $("mark-good").disabled = $("mark-bad").disabled = !running;
   $("start").disabled = false;
   $("start").textContent = running ? "■ Stop" : "▶ Start";
   $("start").classList.toggle("stop", running);
@@ -252,6 +253,27 @@ function setRunning(running) {
 }
 
 $("start").addEventListener("click", () => (state.running ? stop() : start()));
+
+// ------------------------------------------------------------------ marks
+// The musician marks a moment good (=) or bad (-): a feedback message, kept in the
+// session log for learning from sessions (cojam learn); the jam itself is unchanged.
+function mark(value) {
+  if (!state.running || !state.jam || !socket) return;
+  socket.send({ type: "feedback", value, beat: Math.max(0, state.jam.beat) });
+  const button = $(value === "good" ? "mark-good" : "mark-bad");
+  button.classList.add("marked");
+  setTimeout(() => button.classList.remove("marked"), 300);
+}
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest && event.target.closest("input, select, textarea")) return;
+  if (event.repeat || event.metaKey || event.ctrlKey || event.altKey) return;
+  const value = { Equal: "good", Minus: "bad" }[event.code];
+  if (!value) return;
+  event.preventDefault();
+  mark(value);
+});
+$("mark-good").addEventListener("click", () => mark("good"));
+$("mark-bad").addEventListener("click", () => mark("bad"));
 
 fetch("/api/models").then((r) => r.json()).then(({ models }) => {
   for (const name of models) {
