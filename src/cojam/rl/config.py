@@ -19,9 +19,13 @@ cores, so it departs from them:
   an off-beat penalty (its guard: without it the policy changes chord under every melody
   note), a small per-attack change penalty, a harmonic-rhythm term that keeps chord
   changes per beat near the data's (without it, note-in-chord heard causally pays for
-  holding chords) and an exact KL loss to the MLE model;
+  holding chords), a cost for re-striking the chord that sounds, and an exact KL loss to
+  the MLE model;
 - ``frame_credit`` "expected": on data and folk melodies those terms are scored for every
   candidate chord, not sampled, which learns several times faster per step;
+- gapt adds the chord-vocabulary term (``marginal_weight``, the closed-form single-chord
+  discriminator): expected credit on note-in-chord narrows the chords the policy plays,
+  and the learned discriminator, paid once per window, does not widen them again;
 - the discriminator (the cpu-small reward model's sizes) updates every 2 steps for the
   first 30 with 2 gradient steps at lr 3e-4: a fresh discriminator needs more updates
   than 60 steps at the published schedule would give it.
