@@ -4,6 +4,7 @@ simulated and on hand-played (person-like) logs, and the CLI."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from cojam.learn.offline import (
     TooFewSessions,
     discounted_returns,
     learn_from_sessions,
+    learned_values_vs_returns,
     load_logged_rows,
 )
 from cojam.learn.signals import SignalWeights
@@ -107,6 +109,10 @@ def test_learning_writes_a_playable_accompanist(logs, model_run, tmp_path, metho
     assert changed
     metrics = [json.loads(line) for line in (tmp_path / "out/metrics.jsonl").open()]
     assert [m["step"] for m in metrics] == [2, 4]
+    some = set(load_logged_rows(logs, learned.spec, 128, SignalWeights()).sessions[:2])
+    check = learned_values_vs_returns(tmp_path / "out", logs, some)
+    assert set(check) == {"values/logged_chords", "returns/logged"}
+    assert all(math.isfinite(v) for v in check.values())
 
 
 def test_cli_learns(logs, model_run, tmp_path, capsys):

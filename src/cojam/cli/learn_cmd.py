@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--baseline", default="default",
                           help="the model the others are compared with (default: default)")
     evaluate.add_argument("--out", type=Path, help="folder for results.json")
+    evaluate.add_argument("--learned", action="append", metavar="NAME=RUN",
+                          help="a model learned by cojam learn: also its value estimates of "
+                               "the chords it played beside the returns they realised")
     evaluate.set_defaults(func=run_evaluate)
 
     learn = subparsers.add_parser(
@@ -136,12 +139,17 @@ def run_learn(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from cojam.learn.evaluation import evaluate_sessions
+    from cojam.learn.evaluation import evaluate_sessions, musicians
+    from cojam.learn.offline import learned_values_vs_returns
     from cojam.provenance import git_commit
 
     try:
         results = evaluate_sessions(args.sessions, args.baseline)
-    except (FileNotFoundError, ValueError) as e:
+        for name, run in _models(args.learned).items() if args.learned else ():
+            played = {m["session"] for m in musicians(args.sessions) if m["model"] == name}
+            results["models"][name].update(learned_values_vs_returns(run, args.sessions,
+                                                                     played))
+    except (FileNotFoundError, KeyError, ValueError) as e:
         print(f"cojam evaluate-jams: {e}", file=sys.stderr)
         return 1
     results["git_commit"] = git_commit()

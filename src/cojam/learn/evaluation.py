@@ -88,13 +88,19 @@ def _vendi_interval(sequences: list[list[str]]) -> list[float]:
     return [round(float(np.mean(draws)), 3), round(float(low), 3), round(float(high), 3)]
 
 
+def musicians(sessions_dir: Path) -> list[dict[str, Any]]:
+    """What each simulated musician knew of its session (``musicians.jsonl``)."""
+    text = (Path(sessions_dir) / MUSICIANS).read_text()
+    return [json.loads(line) for line in text.splitlines()]
+
+
 def evaluate_sessions(sessions_dir: Path, baseline: str, gamma: float = 0.95,
                       weights: SignalWeights | None = None) -> dict[str, Any]:
     """Per model: means with 95% bootstrap intervals over musicians; per model other than
     ``baseline``: the paired difference of the implicit reward."""
     weights = weights or SignalWeights()
     sessions_dir = Path(sessions_dir)
-    played = [json.loads(line) for line in (sessions_dir / MUSICIANS).read_text().splitlines()]
+    played = musicians(sessions_dir)
     scores: dict[str, dict[int, dict[str, Any]]] = {}
     for entry in played:
         events = read_session(sessions_dir / f"{entry['session']}.jsonl")

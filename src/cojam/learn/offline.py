@@ -29,7 +29,7 @@ import copy
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +40,7 @@ import torch
 from cojam.data.tokens import PAD, TokenError, TokenSpec, song_to_frames
 from cojam.learn.signals import SignalWeights, frame_rewards
 from cojam.live.session_log import SessionLogError, list_sessions, read_session, session_song
-from cojam.models.checkpoint import load_model, save_run
+from cojam.models.checkpoint import load_model, read_config, save_run
 from cojam.models.online import OnlineModel
 from cojam.provenance import git_commit
 from cojam.rl.kl_control import (
@@ -118,15 +118,18 @@ class LoggedRows:
 
 
 def load_logged_rows(sessions_dir: Path, spec: TokenSpec, max_frames: int,
-                     weights: SignalWeights) -> LoggedRows:
-    """Every readable session in ``sessions_dir`` with at least one committed chord, cut
-    into windows of ``max_frames`` (a longer jam gives several rows). A log that cannot
-    be read, has no chord, or holds a pitch or chord the model's vocabulary lacks is
-    skipped and named in ``skipped``."""
+                     weights: SignalWeights, only: Collection[str] | None = None
+                     ) -> LoggedRows:
+    """Every readable session in ``sessions_dir`` (of ``only``, when given) with at least
+    one committed chord, cut into windows of ``max_frames`` (a longer jam gives several
+    rows). A log that cannot be read, has no chord, or holds a pitch or chord the model's
+    vocabulary lacks is skipped and named in ``skipped``."""
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     sessions, skipped = [], []
     for summary in list_sessions(sessions_dir):
         session_id = summary["id"]
+        if only is not None and session_id not in only:
+            continue
         if "error" in summary:
             skipped.append(f"{session_id}: {summary['error']}")
             continue
@@ -183,7 +186,8 @@ def value_estimates(config: LearnConfig, network: OnlineModel, prior: OnlineMode
                     rows: LoggedRows, batch_size: int = 32) -> dict[str, float]:
     """The learned values of the logged chords, in reward units (c v), beside the
     discounted return the logs realised from the same frames: what an estimate that
-    believes its own backups would claim, and what the logging policy got."""
+    believes its own backups would claim, and what the policy that played got. On the
+    sessions a learned policy played itself, the gap is its overestimation."""
     estimates = []
     with torch.no_grad():
         for start in range(0, len(rows.melody), batch_size):
@@ -264,3 +268,16 @@ def learn_from_sessions(config: LearnConfig, sessions_dir: Path, model_run: Path
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     log(f"learn: {config.steps} steps in {seconds:.1f}s")
     return summary
+
+
+def learned_values_vs_returns(run_dir: Path, sessions_dir: Path, only: Collection[str]
+                              ) -> dict[str, float]:
+    """``value_estimates`` of the learned accompanist in ``run_dir`` on the sessions
+    ``only`` (those it played) in ``sessions_dir``."""
+    settings = read_config(run_dir)
+    learn = settings["learn"]
+    config = LearnConfig(**{**learn, "signals": SignalWeights(**learn["signals"])})
+    network, prior = load_model(run_dir), load_model(settings["model_run"])
+    rows = load_logged_rows(sessions_dir, prior.spec, prior.config.max_frames,
+                            config.signals, only)
+    return value_estimates(config, network, prior, rows)
