@@ -118,6 +118,8 @@ def test_learning_writes_a_playable_accompanist(logs, model_run, tmp_path, metho
 def test_cli_learns(logs, model_run, tmp_path, capsys):
     assert main(["learn", "--sessions", str(logs), "--model", str(model_run),
                  "--out", str(tmp_path / "out"), "--steps", "2", "--min-sessions", "4",
-                 "--method", "g", "--mc-samples", "2"]) == 0
+                 "--method", "g", "--mc-samples", "2", "--mark-delay", "0"]) == 0
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{"):])["method"] == "g"
+    learned = json.loads((tmp_path / "out/config.json").read_text())["learn"]
+    assert learned["signals"]["mark_delay_beats"] == 0.0 and learned["mc_samples"] == 2

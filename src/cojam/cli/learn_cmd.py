@@ -81,6 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="dropout samples of the target's lower bound (0: none)")
     learn.add_argument("--steps", type=int, help="gradient steps")
     learn.add_argument("--min-sessions", type=int, help="refuse fewer usable sessions")
+    learn.add_argument("--mark-delay", type=float,
+                       help="a mark is credited to the chord sounding this many beats before "
+                            "it (default 0.5, a person's reaction time; 0 for simulated "
+                            "musicians, which mark the moment itself)")
     learn.add_argument("--seed", type=int, help="seed of batch draws and dropout")
     learn.set_defaults(func=run_learn)
 
@@ -120,6 +124,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_learn(args: argparse.Namespace) -> int:
     from cojam.learn.offline import LearnConfig, learn_from_sessions
+    from cojam.learn.signals import SignalWeights
     from cojam.models.bundled import bundled_model_dir
 
     changes = {name: value for name, value in (
@@ -127,6 +132,8 @@ def run_learn(args: argparse.Namespace) -> int:
         ("mc_samples", args.mc_samples), ("steps", args.steps),
         ("min_sessions", args.min_sessions), ("seed", args.seed)) if value is not None}
     try:
+        if args.mark_delay is not None:
+            changes["signals"] = SignalWeights(mark_delay_beats=args.mark_delay)
         if not args.sessions.is_dir():
             raise FileNotFoundError(f"{args.sessions}: no such session folder")
         summary = learn_from_sessions(LearnConfig(**changes), args.sessions,

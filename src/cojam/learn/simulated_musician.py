@@ -18,8 +18,9 @@ Its hidden preference (``Preference``, drawn per musician by ``draw_preference``
 of chord qualities it likes. A chord it does not like, and a note of its own that clashes
 with the chord under it (a semitone from a chord tone), annoy it; annoyance fades each
 beat, and past its patience the musician stops the jam. It marks a liked chord's onset
-good, and a clash bad, now and then. None of this is in the log but its effects: what
-it played, when it stopped, its marks.
+good, and a clash bad, now and then, stamping the mark with the beat of what it marks
+(no reaction time: learn from its logs with ``cojam learn --mark-delay 0``). None of
+this is in the log but its effects: what it played, when it stopped, its marks.
 """
 
 from __future__ import annotations
