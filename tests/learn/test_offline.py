@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -88,11 +89,16 @@ def test_logged_rows_hold_every_session_with_chords(logs, accompanist):
     assert rows.reward.abs().sum() > 0
 
 
-def test_too_few_sessions_are_refused_with_the_reason(logs, model_run, tmp_path):
+def test_too_few_sessions_are_refused_with_the_reason(logs, model_run, tmp_path, capsys,
+                                                      monkeypatch):
     with pytest.raises(TooFewSessions, match="4 usable session.*at least 20"):
         learn_from_sessions(LearnConfig(steps=1), logs, model_run, tmp_path / "out", **QUIET)
-    assert main(["learn", "--sessions", str(tmp_path), "--model", str(model_run),
-                 "--out", str(tmp_path / "out")]) == 1
+    monkeypatch.setenv("COJAM_HOME", str(tmp_path))  # cojam jam's folder by default
+    (tmp_path / "sessions").mkdir()
+    for log in sorted(logs.glob("2*.jsonl"))[:2]:
+        shutil.copy(log, tmp_path / "sessions")
+    assert main(["learn", "--model", str(model_run), "--out", str(tmp_path / "out")]) == 1
+    assert "2 usable session(s), learning needs at least 20" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("method,samples", [("naive", 0), ("psi", 0), ("psi", 3)])

@@ -69,7 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and summary.json. Refuses fewer than --min-sessions usable sessions."
         ),
     )
-    learn.add_argument("--sessions", type=Path, required=True, help="the session log folder")
+    learn.add_argument("--sessions", type=Path,
+                       help="the session log folder (default: where cojam jam logs, "
+                            "$COJAM_HOME/sessions or ~/.local/share/cojam/sessions)")
     learn.add_argument("--model", type=Path,
                        help="the accompanist run that is the prior and the starting point "
                             "(default: the bundled model)")
@@ -125,6 +127,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 def run_learn(args: argparse.Namespace) -> int:
     from cojam.learn.offline import LearnConfig, learn_from_sessions
     from cojam.learn.signals import SignalWeights
+    from cojam.live.session_log import default_sessions_dir
     from cojam.models.bundled import bundled_model_dir
 
     changes = {name: value for name, value in (
@@ -134,9 +137,10 @@ def run_learn(args: argparse.Namespace) -> int:
     try:
         if args.mark_delay is not None:
             changes["signals"] = SignalWeights(mark_delay_beats=args.mark_delay)
-        if not args.sessions.is_dir():
-            raise FileNotFoundError(f"{args.sessions}: no such session folder")
-        summary = learn_from_sessions(LearnConfig(**changes), args.sessions,
+        sessions = args.sessions or default_sessions_dir()
+        if not sessions.is_dir():
+            raise FileNotFoundError(f"{sessions}: no such session folder")
+        summary = learn_from_sessions(LearnConfig(**changes), sessions,
                                       args.model or bundled_model_dir(), args.out)
     except (FileNotFoundError, ValueError) as e:
         print(f"cojam learn: {e}", file=sys.stderr)
