@@ -1,11 +1,12 @@
 """Live engine benchmark: per-tick plan latency, with and without cache reuse, and under
 concurrent sessions. Prints JSON.
 
-    python benchmarks/live_bench.py [--model RUN] [--beats 64] [--threads 1]
+    python benchmarks/live_bench.py [--model RUN | --bundled] [--beats 64] [--threads 1]
 
-Without ``--model`` it uses a randomly initialised cpu-small accompanist: an untrained
-model almost never predicts the melody, so nearly every tick re-plans its whole
-lookahead (the worst case); a trained run keeps more of its plans.
+Without ``--model`` or ``--bundled`` (the model that ships with the package) it uses a
+randomly initialised cpu-small accompanist: an untrained model almost never predicts the
+melody, so nearly every tick re-plans its whole lookahead (the worst case); a trained
+run keeps more of its plans.
 
 Latencies are wall-clock; single-session cases also give the tick's CPU time
 (``cpu_*``), which is what the wall time would be on an otherwise idle machine.
@@ -18,13 +19,18 @@ Cases:
   the whole dropped plan re-planned every tick), ``one-token`` (the cache reused, one
   token per model call, no budget) and ``recompute`` (the whole history recomputed every
   tick, one token per call: the stateless baseline);
-- ``concurrent``: 1, 4, 16 and 32 sessions ticking in real time at 120 BPM on a pool of
-  worker threads (one per core, as the server runs them); latency counts the wait for a
-  free worker, from the moment the tick was due to its plan. Each session runs its own
-  model calls (no batching across sessions yet);
-- ``round_trip``: 1 and 4 sessions through the real server's websocket on this machine,
-  ticking every frame at 120 BPM; latency is from sending a tick to receiving its plan,
-  as the page measures it.
+- ``concurrent``: 1, 4, 16 and 32 sessions ticking every frame in real time at 120 BPM,
+  latency from the moment the tick was due to its plan (so it counts waiting for the
+  model). ``unbatched``: each session runs its own model calls, on a pool of worker
+  threads (one per core, as the server runs them); ``batched``: all sessions' ticks of a
+  frame run together, one shared model pass per round of calls
+  (``cojam.live.batching.tick_together``, on one thread);
+- ``round_trip``: the same session counts through the real server's websocket on this
+  machine, batched (the server's default) and unbatched, each client ticking every frame
+  at 120 BPM; latency is from sending a tick to receiving its plan, as the page measures
+  it. ``calls_per_pass``: model calls served per shared pass.
+
+``--cases`` picks which of the three to run.
 """
 
 from __future__ import annotations
@@ -45,9 +51,11 @@ from websockets.sync.client import connect
 
 from cojam.configs import from_dict, load_recipe
 from cojam.data.tokens import TokenSpec
+from cojam.live.batching import tick_together
 from cojam.live.decoder import DRAFT_TOKENS
 from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
 from cojam.live.server import create_app, serving_in_background
+from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineConfig, OnlineModel
 from cojam.music.chords import all_chords
@@ -120,8 +128,9 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
 
 
 def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float,
-                   workers: int) -> dict:
-    """``sessions`` sessions ticking every frame at ``tempo``, sharing ``workers`` threads."""
+                   workers: int, batched: bool) -> dict:
+    """``sessions`` sessions ticking every frame at ``tempo``: each alone on ``workers``
+    threads, or all of a frame's ticks together (batched)."""
     settings = JamSettings(lookahead=4, commit=2, count_in=2, listen=0, seed=1, tempo=tempo)
     jams = [JamSession(model, JamSettings(**{**settings.__dict__, "seed": i}))
             for i in range(sessions)]
@@ -131,16 +140,33 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
     seconds_per_frame = 60 / tempo / 4
     start = time.perf_counter() + 0.1
 
-    def tick(index: int, frame: int, due: float) -> None:
-        beat = frame / 4
+    def hear(index: int, beat: float) -> None:
         events = melodies[index]
         while events and events[0][0] <= beat:
             at, pitch, is_on = events.pop(0)
             (jams[index].note_on if is_on else jams[index].note_off)(pitch, at)
-        jams[index].tick(beat)
+
+    def tick(index: int, frame: int, due: float) -> None:
+        hear(index, frame / 4)
+        jams[index].tick(frame / 4)
         with lock:
             if frame >= 4:
                 latencies.append(time.perf_counter() - due)
+
+    if batched:
+        for frame in range(int(beats * 4)):
+            due = start + frame * seconds_per_frame
+            time.sleep(max(0.0, due - time.perf_counter()))
+            for i in range(sessions):
+                hear(i, frame / 4)
+
+            def finished(_: int, __: object, frame: int = frame, due: float = due) -> None:
+                if frame >= 4:
+                    latencies.append(time.perf_counter() - due)
+
+            tick_together([(jam, frame / 4) for jam in jams], finished)
+        return {"sessions": sessions, "mode": "batched", "threads": 1, "tempo": tempo,
+                **percentiles(latencies)}
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {i: None for i in range(sessions)}  # a session's ticks run in order
@@ -154,14 +180,16 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
                 pending[i] = pool.submit(tick, i, frame, due)
         for future in pending.values():
             future.result()
-    return {"sessions": sessions, "workers": workers, "tempo": tempo,
+    return {"sessions": sessions, "mode": "unbatched", "threads": workers, "tempo": tempo,
             **percentiles(latencies)}
 
 
-def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float) -> dict:
+def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float,
+                   batched: bool) -> dict:
     """``sessions`` websocket clients of a real server, each ticking every frame at
     ``tempo`` and timing tick -> plan."""
-    app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions")
+    app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions",
+                     batching=batched)
     latencies: list[float] = []
     lock = threading.Lock()
     seconds_per_frame = 60 / tempo / 4
@@ -194,29 +222,40 @@ def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float
             t.start()
         for t in threads:
             t.join()
-    return {"sessions": sessions, "tempo": tempo, **percentiles(latencies)}
+    batcher = app.state.hub.batcher
+    shared = {"calls_per_pass": round(batcher.calls / max(1, batcher.passes), 2)} if batched \
+        else {}
+    return {"sessions": sessions, "mode": "batched" if batched else "unbatched",
+            "tempo": tempo, **percentiles(latencies), **shared}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a run directory (default: random cpu-small)")
+    parser.add_argument("--bundled", action="store_true", help="the bundled model")
     parser.add_argument("--beats", type=float, default=64, help="session length in beats")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--concurrent-beats", type=float, default=16,
                         help="length of the concurrent runs in beats (at 120 BPM)")
+    parser.add_argument("--cases", default="single,concurrent,round_trip",
+                        help="comma-separated cases to run")
     args = parser.parse_args()
+    cases = set(args.cases.split(","))
     torch.set_num_threads(args.threads)
-    model = load_model(args.model) if args.model else cpu_small_model()
+    if args.bundled:
+        args.model = bundled_model_dir()
+    model = load_model(args.model).eval() if args.model else cpu_small_model()
     parameters = sum(p.numel() for p in model.parameters())
     results: dict = {
-        "model": str(args.model) if args.model else "random cpu-small",
+        "model": "bundled" if args.bundled else str(args.model) if args.model
+        else "random cpu-small",
         "parameters": parameters, "torch_threads": args.threads, "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(), "beats": args.beats,
         "load_average": os.getloadavg()[0], "replan_budget": REPLAN_BUDGET,
         "draft_tokens": DRAFT_TOKENS,
         "single": [], "concurrent": [], "round_trip": [],
     }
-    for lookahead in (4, 8):
+    for lookahead in (4, 8) if "single" in cases else ():
         for mode in MODES:
             settings = JamSettings(lookahead=lookahead, commit=2, count_in=2, listen=0, seed=0)
             case = run_session(model, settings, args.beats, mode)
@@ -224,11 +263,13 @@ def main() -> None:
                                       **case})
     workers = os.cpu_count() or 1
     for sessions in (1, 4, 16, 32):
-        results["concurrent"].append(
-            run_concurrent(model, sessions, args.concurrent_beats, 120.0, workers))
-    for sessions in (1, 4):
-        results["round_trip"].append(
-            run_round_trip(model, sessions, args.concurrent_beats, 120.0))
+        for batched in (False, True):
+            if "concurrent" in cases:
+                results["concurrent"].append(run_concurrent(
+                    model, sessions, args.concurrent_beats, 120.0, workers, batched))
+            if "round_trip" in cases:
+                results["round_trip"].append(run_round_trip(
+                    model, sessions, args.concurrent_beats, 120.0, batched))
     print(json.dumps(results, indent=1))
 
 

@@ -7,7 +7,8 @@ takes every message off the socket as it comes (checking it, and answering at on
 needs no session) and a worker that acts on the session's messages strictly in order
 (``cojam.live.inbox``), so every ``plan`` answers its ``tick`` in order. The model runs in
 worker threads shared fairly between sessions (``cojam.live.fair_share``), one slice of a
-tick at a time, so a session that asks for more than its share slows only itself. When the
+tick at a time, so a session that asks for more than its share slows only itself; the
+model calls of sessions that tick together share one pass (``cojam.live.batching``). When the
 client stops, or the socket is closed for breaking the rules, the log is closed and the
 session's cache is dropped; when the socket just drops, the session is held for a grace
 period for its page to ``resume`` (``cojam.live.resume``).
@@ -19,17 +20,20 @@ import os
 import secrets
 import time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from cojam.live.batching import Batcher
 from cojam.live.engine import (
     MAX_TICK_ADVANCE_BEATS,
     EngineError,
     JamSession,
     Plan,
+    advance,
     check_tick,
 )
 from cojam.live.fair_share import Account, FairShare
@@ -73,7 +77,7 @@ class Hub:
 
     def __init__(self, models: dict[str, OnlineModel], sessions_dir: Path,
                  max_sessions: int = MAX_SESSIONS,
-                 start_deadline: float = START_DEADLINE_SECONDS):
+                 start_deadline: float = START_DEADLINE_SECONDS, batching: bool = True):
         self.models = models
         self.sessions_dir = Path(sessions_dir)
         self.max_sessions = max_sessions
@@ -86,6 +90,9 @@ class Hub:
         self.handing_over: dict[str, anyio.Event] = {}
         # worker threads for model calls: one per core, more would only contend
         self.share = FairShare(os.cpu_count() or 1)
+        # model calls of all sessions served in shared passes (None: each session's
+        # calls run alone, inside its own slices)
+        self.batcher = Batcher(self.share) if batching else None
 
     @staticmethod
     def midi_url(session_id: str) -> str:
@@ -386,18 +393,16 @@ class Connection:
         return None
 
     async def _run_tick(self, beat: float) -> Plan:
-        """One engine tick, slice by slice, each slice in its fair turn."""
+        """One engine tick: with batching in shared passes (``cojam.live.batching``),
+        else slice by slice, each slice in its fair turn and running its own model
+        calls."""
         assert self.engine is not None and self.account is not None
-        steps, account = self.engine.ticking(beat), self.account
-
-        def step() -> Plan | None:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
-            return None
-
+        engine, account, batcher = self.engine, self.account, self.hub.batcher
+        if batcher is not None:
+            return await batcher.tick(account, engine, beat)
+        steps = engine.ticking(beat)
         while True:
-            plan = await self.hub.share.run(account, step)
+            plan = await self.hub.share.run(account, partial(advance, steps, None,
+                                                             engine.model))
             if plan is not None:
                 return plan

@@ -8,7 +8,7 @@ once over the whole block, and keeps the guesses the model agrees with, in order
 the first it does not; there it takes the model's own choice, and drafts again.
 
 The result is exactly what choosing one token at a time would give, in distribution: the
-model call and the walk along the block are ``cojam.models.speculative.verify``, each
+model call and the walk along the block are ``cojam.models.speculative.verifying``, each
 token is chosen by ``cojam.models.sampling.keep_or_sample`` (a greedy position keeps a
 guess only when it is the argmax; a sampled one keeps guess g with probability p(g) and
 otherwise samples from p with g left out). This module decides what to guess and what
@@ -22,16 +22,18 @@ sounds goes on sounding (a hold, or silence), which is what most frames of music
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import torch
 
-from cojam.data.tokens import BOS
+from cojam.data.tokens import BOS, TokenSpec
 from cojam.models.online import OnlineModel
+from cojam.models.row_cache import Forward
 from cojam.models.sampling import allowed_mask, keep_or_sample
-from cojam.models.speculative import verify
+from cojam.models.speculative import verifying
 
 DRAFT_TOKENS = 24  # guesses verified per model call (1: one token per call)
+_MASKS: dict[tuple[TokenSpec, str, int], torch.Tensor] = {}  # see Decoder._mask
 
 
 class Decoder:
@@ -59,7 +61,6 @@ class Decoder:
         self.tokens: list[int] = [BOS]
         self.cache = model.new_cache(1)
         self.dropped: dict[int, int] = {}  # position -> token of a plan that was dropped
-        self._masks: dict[tuple[str, int], torch.Tensor] = {}
         self.chosen = self.calls = self.fed = 0  # counters, reset by the caller
 
     # ------------------------------------------------------------ the sequence
@@ -90,11 +91,13 @@ class Decoder:
         return block[before - len(self.tokens)]
 
     # ------------------------------------------------------------------ filling
-    def fill(self, length: int, given: Callable[[int], int | None],
-             budget: int | None = None) -> None:
+    def filling(self, length: int, given: Callable[[int], int | None],
+                budget: int | None = None) -> Generator[Forward, torch.Tensor, None]:
         """Continue the sequence to ``length`` tokens, or until ``budget`` model calls:
         ``given(position)`` is the known token there (a committed chord, real melody) or
-        None for one to choose."""
+        None for one to choose. A generator: each model call is yielded as a ``Forward``
+        request and answered by sending its logits, so the caller decides whether the
+        call runs alone or batched with other sessions' calls."""
         calls = 0
         while len(self.tokens) < length:
             known = self._known(len(self.tokens), given, [])
@@ -104,7 +107,7 @@ class Decoder:
             if budget is not None and calls >= budget:
                 return
             block, guessed = self._draft(length, given)
-            self._verify(block, guessed)
+            yield from self._verifying(block, guessed)
             calls += 1
 
     def _known(self, position: int, given: Callable[[int], int | None], block: list[int]
@@ -161,19 +164,23 @@ class Decoder:
             guesses += 1
         return block, guessed
 
-    def _verify(self, block: list[int], guessed: list[bool]) -> None:
+    def _verifying(self, block: list[int], guessed: list[bool]
+                   ) -> Generator[Forward, torch.Tensor, None]:
         """One model call over the unfed tokens and ``block``; keep the block up to the
         first guess the model rejects, and the model's own choice there."""
-        chosen, fed = verify(self.model, self.cache, self.tokens, block, guessed, self._choose)
+        chosen, fed = yield from verifying(self.cache, self.tokens, block, guessed,
+                                           self._choose)
         self.calls += 1
         self.fed += fed
         self.chosen += chosen
 
     def _mask(self, stream: str, previous: int) -> torch.Tensor:
-        mask = self._masks.get((stream, previous))
-        if mask is None:  # a handful of distinct ones per session: build each once
-            mask = allowed_mask(self.spec, stream, torch.tensor([previous]))  # (1, V)
-            self._masks[(stream, previous)] = mask
+        """(1, V) the tokens that may follow ``previous`` in ``stream``: read-only, built
+        once per vocabulary and shared by every session (a pass walks many of them)."""
+        key = (self.spec, stream, previous)
+        mask = _MASKS.get(key)
+        if mask is None:
+            mask = _MASKS[key] = allowed_mask(self.spec, stream, torch.tensor([previous]))
         return mask
 
     def _choose(self, row: torch.Tensor, position: int, guess: int) -> int:

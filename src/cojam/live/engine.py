@@ -23,7 +23,9 @@ The client owns the clock. On every ``tick(beat)`` the session
 Why this is cheap: a tick feeds only the new real frames and samples only the dropped
 part of the plan, on top of the cached keys/values of the unchanged prefix; the whole
 history is never recomputed per tick (``reuse_cache=False`` does exactly that, with no
-budget, for the benchmark's baseline).
+budget, for the benchmark's baseline). A tick asks for its model calls rather than making
+them (``ticking`` yields each as a request), so a server can serve the calls of many
+sessions in one pass (``cojam.live.batching``); the session's plans do not change.
 
 No leakage: a chord frame is sampled only while the sequence ends at the melody of the
 frame before it, so the chord of frame t never depends on the melody of frame t.
@@ -62,10 +64,28 @@ from cojam.live.harmonic_rhythm import DEFAULT_RHYTHM, grid_frames, may_change
 from cojam.live.melody_input import MelodyInput, MelodyInputError
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
+from cojam.models.row_cache import Forward, forward_alone
 
 MAX_TICK_ADVANCE_BEATS = 16  # one tick may move the clock at most this far
 MAX_NOTE_LEAD_BEATS = 16  # a note may be stamped at most this far ahead of the clock
 REPLAN_BUDGET = 3  # model calls per tick beyond what the commit horizon needs
+
+
+def advance(steps: Generator[Forward | None, torch.Tensor | None, Plan],
+            answer: torch.Tensor | None, model: OnlineModel | None = None
+            ) -> Forward | Plan | None:
+    """Resume a tick (``JamSession.ticking``), sending it ``answer`` (the logits of the
+    model call it last asked for, else None), until it asks for a model call (returned;
+    with ``model`` given, served here alone instead), pauses between slices (None) or
+    ends (its ``Plan``)."""
+    while True:
+        try:
+            request = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        if request is None or model is None:
+            return request
+        answer = forward_alone(model, request)
 
 
 class EngineError(ValueError):
@@ -228,22 +248,24 @@ class JamSession:
     def tick(self, beat: float) -> Plan:
         """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``."""
         steps = self.ticking(beat)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+        while not isinstance(result := advance(steps, None, self.model), Plan):
+            pass
+        return result
 
     @torch.inference_mode()
-    def ticking(self, beat: float) -> Generator[None, None, Plan]:
-        """``tick`` in slices of bounded work: a generator that pauses after each step of
-        the clock and returns the plan, so a server can let other sessions run between the
-        slices of a long tick (``cojam.live.fair_share``). The session must not be touched
-        between slices.
+    def ticking(self, beat: float) -> Generator[Forward | None, torch.Tensor | None, Plan]:
+        """``tick`` as a generator, so that a server can schedule its work: it yields
+        ``None`` after each step of the clock (a slice of bounded work: other sessions may
+        run between slices, ``cojam.live.fair_share``) and a ``Forward`` request for each
+        model call, to be answered by sending that call's logits (alone, or batched with
+        other sessions' calls: ``cojam.live.batching``); it returns the plan. ``advance``
+        drives it. The session must not be touched until the tick is done.
 
         A tick that moves the clock more than ``commit`` beats is taken in steps of
         ``commit`` beats, each committing chords but planning no further than that, so
-        every frame's chord is still chosen before its melody is fed."""
+        every frame's chord is still chosen before its melody is fed. ``report.seconds``
+        counts the tick's own work and the model calls it waited for, not the waits
+        between slices."""
         resumed = time.perf_counter()
         clock = 0.0 if self.last_beat is None else self.last_beat
         check_tick(self.last_beat, beat)
@@ -252,14 +274,14 @@ class JamSession:
         replanned_from, prefilled, seconds = None, False, 0.0
         while beat - clock > self.settings.commit:
             clock += self.settings.commit
-            _, _, dropped, rebuilt = self._advance(clock, self.settings.commit, 0)
+            _, _, dropped, rebuilt = yield from self._advance(clock, self.settings.commit, 0)
             replanned_from = dropped if replanned_from is None else replanned_from
             prefilled = prefilled or rebuilt
             seconds += time.perf_counter() - resumed
-            yield
+            yield None
             resumed = time.perf_counter()
-        now, end, dropped, rebuilt = self._advance(beat, self.settings.lookahead,
-                                                   self.replan_budget)
+        now, end, dropped, rebuilt = yield from self._advance(beat, self.settings.lookahead,
+                                                              self.replan_budget)
         self.last_beat = beat
         fresh_end = min(end, self.window_start + len(self.tokens) // 2)
         fresh = [self._chord_at(f) for f in range(now, fresh_end)]
@@ -280,7 +302,7 @@ class JamSession:
         return Plan(beat, chords, self._new_commits(), report)
 
     def _advance(self, beat: float, horizon: int, budget: int | None
-                 ) -> tuple[int, int, int | None, bool]:
+                 ) -> Generator[Forward, torch.Tensor, tuple[int, int, int | None, bool]]:
         """Move the clock to ``beat``, plan towards ``horizon`` beats ahead (sampling at
         most ``budget`` tokens past the commit horizon) and commit. Returns (present
         frame, plan end frame, frame the old plan was dropped from, whether the sequence
@@ -302,8 +324,10 @@ class JamSession:
             self._rebuild()
         else:
             dropped = self._drop_mispredicted(first_new)
-        self.decoder.fill(self._chord_position(commit_to - 1) + 1, self._given)  # commits
-        self.decoder.fill(1 + 2 * (end - self.window_start), self._given, budget)
+        yield from self.decoder.filling(self._chord_position(commit_to - 1) + 1,
+                                        self._given)  # commits
+        yield from self.decoder.filling(1 + 2 * (end - self.window_start), self._given,
+                                        budget)
         self._commit(commit_to)
         return now, end, dropped, rebuild
 

@@ -15,6 +15,10 @@ rules decide who goes next when a worker is free:
    compute goes first (start-time fair queuing); a session that was idle joins at the
    present (``virtual``), so time it did not use is not banked.
 
+A batched model pass serves several sessions in one slice (``run_together``): it sorts
+as the least used of them, is ahead only when all of them are, and each is charged its
+share of its time.
+
 So a musician's tick waits at most for a slice already running, whatever other clients
 send; fairness alone is not enough on a loaded machine, where one real-time session may
 need more than its equal share of the workers.
@@ -83,8 +87,17 @@ class FairShare:
     async def run(self, account: Account, work: Callable[[], Result]) -> Result:
         """``work()`` in a worker thread once it is this account's turn; its wall time is
         charged to ``account``."""
-        start = max(account.used, self.virtual)
-        ahead = account.ahead(time.monotonic())
+        return await self.run_together([account], work)
+
+    async def run_together(self, accounts: list[Account], work: Callable[[], Result]
+                           ) -> Result:
+        """``work()`` done for several sessions at once (one batched model pass,
+        ``cojam.live.batching``): it waits as the least used of them would, is ahead only
+        when all of them are, and its wall time is split evenly between them."""
+        starts = [max(account.used, self.virtual) for account in accounts]
+        start = min(starts)
+        now = time.monotonic()
+        ahead = all(account.ahead(now) for account in accounts)
         await self._turn(ahead, start)
         self.virtual = max(self.virtual, start)
         spent = [0.0]
@@ -99,7 +112,8 @@ class FairShare:
         try:
             return await anyio.to_thread.run_sync(timed)
         finally:
-            account.used = start + spent[0]
+            for account, account_start in zip(accounts, starts, strict=True):
+                account.used = account_start + spent[0] / len(accounts)
             self._release(ahead)
 
     async def _turn(self, ahead: bool, start: float) -> None:

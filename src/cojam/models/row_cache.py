@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from cojam.models.online import OnlineModel
-from cojam.models.transformer import Attention, apply_rotary
+from cojam.models.transformer import Attention, KVCache, apply_rotary
 
 
 @dataclass
@@ -96,3 +96,101 @@ def step_rows(model: OnlineModel, cache: RowCache, tokens: torch.Tensor,
         x = x + block.mlp(block.norm_mlp(x))
     cache.lengths += counts
     return model.head(model.stack.norm(x))  # (B, T, V)
+
+
+@dataclass
+class Forward:
+    """A request for one model call: run ``tokens`` on ``cache`` (at positions
+    ``cache.length ..``, advancing it); answered with their (len(tokens), V) logits.
+
+    A decoder that yields these instead of calling the model lets a scheduler choose
+    where the call happens: alone (``forward_alone``) or together with other sequences'
+    requests, each on its own cache (``forward_together``)."""
+
+    cache: KVCache
+    tokens: list[int]
+
+
+@torch.inference_mode()
+def forward_alone(model: OnlineModel, request: Forward) -> torch.Tensor:
+    """The request's (n, V) logits from one call of the model on its cache."""
+    feed = torch.tensor([request.tokens], dtype=torch.long, device=model.head.weight.device)
+    return model(feed, request.cache)[0]  # (n, V)
+
+
+@torch.inference_mode()
+def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.Tensor]:
+    """Every request's (n_i, V) logits from one pass of the model: the embeddings,
+    projections, MLPs and head run once over all requests' tokens side by side (N, C);
+    only attention runs per request, on that request's own cache, exactly as
+    ``Attention.forward`` does. So sequences of different lengths, each with its own
+    cache, share one pass without padding or copying any cache.
+
+    The logits equal ``forward_alone``'s up to float rounding: a matrix product over N
+    rows may round a row differently from one over that row's n (differences ~1e-6)."""
+    if len({id(r.cache) for r in requests}) != len(requests):
+        raise ValueError("two requests on the same cache cannot be served together")
+    for r in requests:
+        if not r.tokens or r.cache.batch_size != 1:
+            raise ValueError(f"a request needs tokens and a one-row cache, got "
+                             f"{len(r.tokens)} tokens on a cache of {r.cache.batch_size} rows")
+        if r.cache.length + len(r.tokens) > r.cache.max_len:
+            raise ValueError(f"KV cache full: {r.cache.length} + {len(r.tokens)} > max_len "
+                             f"{r.cache.max_len}")
+    device = model.head.weight.device
+    counts = [len(r.tokens) for r in requests]
+    starts = [r.cache.length for r in requests]
+    tokens = torch.tensor([t for r in requests for t in r.tokens], device=device)  # (N,)
+    positions = torch.tensor([s + i for s, n in zip(starts, counts, strict=True)
+                              for i in range(n)], device=device)  # (N,)
+    cos, sin = model.stack.rope(0, int(positions.max()) + 1, device)
+    rope = (cos[positions], sin[positions])  # (N, D) each
+    # query i of a request at position p sees keys 0 .. p: rows of one lower triangle
+    visible = _lower_triangle(max(r.cache.max_len for r in requests), device)
+    x = model.dropout(model.embed(tokens[None]))  # (1, N, C)
+    for layer, block in enumerate(model.stack.blocks):
+        x = x + _attend_each(block.self_attention, block.norm_self(x), rope,
+                             [r.cache for r in requests], counts, layer, visible)
+        x = x + block.mlp(block.norm_mlp(x))
+    for r, n in zip(requests, counts, strict=True):
+        r.cache.length += n
+    logits = model.head(model.stack.norm(x))[0]  # (N, V)
+    return list(logits.split(counts))
+
+
+_TRIANGLES: dict[tuple[int, str], torch.Tensor] = {}
+
+
+def _lower_triangle(size: int, device: torch.device) -> torch.Tensor:
+    """(size, size) bool, True on and below the diagonal; built once per size and
+    device (every pass slices its masks from it)."""
+    key = (size, str(device))
+    if key not in _TRIANGLES:
+        _TRIANGLES[key] = torch.ones(size, size, dtype=torch.bool, device=device).tril()
+    return _TRIANGLES[key]
+
+
+def _attend_each(attention: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, ...],
+                 caches: list[KVCache], counts: list[int], layer: int,
+                 visible: torch.Tensor) -> torch.Tensor:
+    """Self-attention of (1, N, C) queries, request by request over its own cache: the
+    projections and rotations run once, the cache writes and attention per request, with
+    the masks of ``Attention.forward`` (none for one query, causal from position 0, else
+    the rows ``start ..`` of the lower triangle ``visible``)."""
+    _, N, C = x.shape
+    q = apply_rotary(attention._heads(attention.query(x)), *rope)  # (1, H, N, D)
+    k, v = attention.keys_values(x, rope)  # (1, H, N, D)
+    outputs = []
+    for cache, T, q_row, k_row, v_row in zip(caches, counts, q.split(counts, dim=2),
+                                             k.split(counts, dim=2), v.split(counts, dim=2),
+                                             strict=True):
+        start, end = cache.length, cache.length + T
+        keys, values = cache.keys[layer], cache.values[layer]
+        keys.narrow(2, start, T).copy_(k_row)
+        values.narrow(2, start, T).copy_(v_row)
+        mask = visible[start:end, :end] if T > 1 and start > 0 else None
+        outputs.append(F.scaled_dot_product_attention(
+            q_row, keys.narrow(2, 0, end), values.narrow(2, 0, end), attn_mask=mask,
+            is_causal=T > 1 and start == 0))  # (1, H, T, D)
+    y = torch.cat(outputs, dim=2)  # (1, H, N, D)
+    return attention.dropout(attention.out(y.transpose(1, 2).reshape(1, N, C)))

@@ -7,16 +7,18 @@ token is kept; at a guess, ``choose`` decides the token from that position's log
 ``cojam.models.sampling.keep_or_sample`` the guess is kept with its probability under the
 model, so the result is a sample of the model's own distribution). The walk stops after
 the first guess the model replaced, since everything after it was drafted on a token that
-is no longer there; the cache forgets it.
+is no longer there; the cache forgets it. ``verifying`` is the same walk with the model
+call handed to the caller, for a scheduler that batches several sequences' calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import torch
 
 from cojam.models.online import OnlineModel
+from cojam.models.row_cache import Forward, forward_alone
 from cojam.models.transformer import KVCache
 
 Choose = Callable[[torch.Tensor, int, int], int]
@@ -35,11 +37,29 @@ def verify(
     the last token is unread) by ``block`` up to its first rejected guess, which becomes
     the model's choice. Returns (tokens chosen, tokens run through the model). Afterwards
     the cache holds every token but the last."""
+    steps = verifying(cache, tokens, block, guessed, choose)
+    request = next(steps)
+    try:
+        steps.send(forward_alone(model, request))
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("verifying asks for one model call")
+
+
+def verifying(
+    cache: KVCache,
+    tokens: list[int],
+    block: Sequence[int],
+    guessed: Sequence[bool],
+    choose: Choose,
+) -> Generator[Forward, torch.Tensor, tuple[int, int]]:
+    """``verify`` as a generator that yields its one model call as a ``Forward`` request
+    and is sent the logits, so a scheduler may serve it together with other sequences'
+    calls (``cojam.models.row_cache.forward_together``)."""
     start = len(tokens)
     unread = tokens[cache.length :]
-    feed = torch.tensor([unread + list(block)], dtype=torch.long,
-                        device=model.head.weight.device)  # (1, n)
-    logits = model(feed, cache)[0]  # (n, V): row i predicts the token after feed[i]
+    feed = unread + list(block)
+    logits = yield Forward(cache, feed)  # (n, V): row i predicts the token after feed[i]
     chosen = 0
     for index, (token, is_guess) in enumerate(zip(block, guessed, strict=True)):
         if not is_guess:
@@ -50,6 +70,6 @@ def verify(
         chosen += 1
         if choice != token:
             cache.truncate(start + index)  # the rejected guess and what was drafted after
-            return chosen, feed.shape[1]
+            return chosen, len(feed)
     cache.truncate(len(tokens) - 1)
-    return chosen, feed.shape[1]
+    return chosen, len(feed)
