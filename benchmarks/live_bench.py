@@ -24,7 +24,9 @@ Cases:
   model). ``unbatched``: each session runs its own model calls, on a pool of worker
   threads (one per core, as the server runs them); ``batched``: all sessions' ticks of a
   frame run together, one shared model pass per round of calls
-  (``cojam.live.batching.tick_together``, on one thread);
+  (``cojam.live.batching.tick_together``, on one thread). ``cpu_per_frame_*``: the CPU
+  time of all sessions' ticks of one frame (what the frame would take on one idle core,
+  and the figure least disturbed by other jobs on the machine);
 - ``round_trip``: the same session counts through the real server's websocket on this
   machine, batched (the server's default) and unbatched, each client ticking every frame
   at 120 BPM; latency is from sending a tick to receiving its plan, as the page measures
@@ -136,9 +138,16 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
             for i in range(sessions)]
     melodies = [scripted_melody(beats, seed=i) for i in range(sessions)]
     latencies: list[float] = []
+    frame_cpu = [0.0] * int(beats * 4)  # CPU time of all sessions' ticks, per frame
     lock = threading.Lock()
     seconds_per_frame = 60 / tempo / 4
     start = time.perf_counter() + 0.1
+
+    def cpu_summary() -> dict:
+        cpu = sorted(frame_cpu[4:])
+        return {"cpu_per_frame_p50_ms": round(1000 * cpu[len(cpu) // 2], 3),
+                "cpu_per_frame_p99_ms": round(1000 * cpu[min(len(cpu) - 1,
+                                                             int(0.99 * len(cpu)))], 3)}
 
     def hear(index: int, beat: float) -> None:
         events = melodies[index]
@@ -148,8 +157,10 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
 
     def tick(index: int, frame: int, due: float) -> None:
         hear(index, frame / 4)
+        began = time.thread_time()
         jams[index].tick(frame / 4)
         with lock:
+            frame_cpu[frame] += time.thread_time() - began
             if frame >= 4:
                 latencies.append(time.perf_counter() - due)
 
@@ -164,9 +175,11 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
                 if frame >= 4:
                     latencies.append(time.perf_counter() - due)
 
+            began = time.thread_time()
             tick_together([(jam, frame / 4) for jam in jams], finished)
+            frame_cpu[frame] = time.thread_time() - began
         return {"sessions": sessions, "mode": "batched", "threads": 1, "tempo": tempo,
-                **percentiles(latencies)}
+                **percentiles(latencies), **cpu_summary()}
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {i: None for i in range(sessions)}  # a session's ticks run in order
@@ -181,7 +194,7 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
         for future in pending.values():
             future.result()
     return {"sessions": sessions, "mode": "unbatched", "threads": workers, "tempo": tempo,
-            **percentiles(latencies)}
+            **percentiles(latencies), **cpu_summary()}
 
 
 def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float,
