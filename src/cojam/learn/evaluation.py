@@ -6,9 +6,9 @@ sessions are read back from the logs alone (``musicians.jsonl`` only says which 
 was whose) and scored per session: the implicit reward of ``cojam.learn.signals``, the
 beats played, whether the musician quit annoyed, note-in-chord (frames where a note and a
 chord sound together, the note's pitch class in the chord) and the Vendi score of sets of
-50 sessions' chord sequences. Each model is compared with ``baseline`` musician by musician: the
-mean paired difference of the implicit reward, with a 95% bootstrap interval over
-musicians. The realised discounted return of the chords (per played frame) is what a
+25 sessions' chord sequences. Each model is compared with ``baseline`` musician by
+musician: the mean paired difference of the implicit reward, with a 95% bootstrap
+interval over musicians. The realised discounted return of the chords (per played frame) is what a
 learner's value estimates are held against.
 """
 
@@ -29,7 +29,7 @@ from cojam.live.session_log import read_session, session_end, session_song
 from cojam.music.song import Song
 
 RESAMPLES = 1000
-VENDI_SET = 50  # sessions per set whose Vendi is compared
+VENDI_SET = 25  # sessions per set whose Vendi is compared
 
 
 def note_in_chord(song: Song) -> float:
