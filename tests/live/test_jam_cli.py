@@ -43,3 +43,13 @@ def test_models_load_from_runs_and_default_resolves(no_bundled_model, run_dir):
     assert model_choice.choose(models, "default")[0] == "tiny"
     with pytest.raises(model_choice.ModelChoiceError, match="offers: tiny, tiny-2"):
         model_choice.choose(models, "nope")
+
+
+@pytest.mark.parametrize(("flags", "batched"), [([], True), (["--no-batching"], False)])
+def test_sessions_share_model_passes_unless_told_not_to(monkeypatch, tmp_path, flags, batched):
+    from cojam.live import server
+
+    served = {}
+    monkeypatch.setattr(server, "serve", lambda app, *args: served.update(app=app))
+    assert main(["jam", "--no-browser", "--sessions-dir", str(tmp_path), *flags]) == 0
+    assert (served["app"].state.hub.batcher is not None) == batched

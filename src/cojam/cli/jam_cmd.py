@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow binding to an address other than localhost (anyone who "
                         "can reach it can jam and download sessions)")
+    parser.add_argument("--no-batching", action="store_true",
+                        help="run each session's model calls alone instead of sharing one "
+                        "pass between the sessions that wait for the model (to compare)")
     parser.set_defaults(func=run)
 
 
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     sessions_dir = args.sessions_dir or default_sessions_dir()
     print(f"cojam jam: models {', '.join(models)}; session logs in {sessions_dir}")
-    serve(create_app(models, sessions_dir, host_names=("localhost", args.host)), args.host,
-          args.port, not args.no_browser)
+    app = create_app(models, sessions_dir, host_names=("localhost", args.host),
+                     batching=not args.no_batching)
+    serve(app, args.host, args.port, not args.no_browser)
     return 0
