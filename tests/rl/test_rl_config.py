@@ -14,7 +14,8 @@ from cojam.configs import RecipeError
 from cojam.rl.config import RL_SECTIONS, PPOConfig, load_rl_section
 
 DEFAULTS = PPOConfig()
-ADVERSARIAL = {"adversarial_weight", "discriminator"} | {
+# the adversarial terms: the learned discriminator and the closed-form one on chord marginals
+ADVERSARIAL = {"adversarial_weight", "discriminator", "marginal_weight", "marginal_clip"} | {
     f.name for f in fields(PPOConfig) if f.name.startswith("disc_")}
 
 
