@@ -40,7 +40,7 @@ import torch
 from cojam.data.tokens import PAD, TokenError, TokenSpec, song_to_frames
 from cojam.learn.signals import SignalWeights, frame_rewards
 from cojam.live.session_log import SessionLogError, list_sessions, read_session, session_song
-from cojam.models.checkpoint import load_model, read_config, save_run
+from cojam.models.checkpoint import load_model, read_config, save_run, step_seed
 from cojam.models.online import OnlineModel
 from cojam.provenance import git_commit
 from cojam.rl.kl_control import (
@@ -51,7 +51,6 @@ from cojam.rl.kl_control import (
     own_values,
     polyak,
     set_dropout,
-    step_seed,
 )
 
 

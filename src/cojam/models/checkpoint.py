@@ -182,3 +182,10 @@ def load_training_state(path: Path, model: torch.nn.Module, optimizer: torch.opt
         group["betas"] = tuple(group["betas"])
     optimizer.load_state_dict({"state": state, "param_groups": groups})
     return json.loads(metadata["scalars"])
+
+
+def step_seed(seed: int, step: int, stream: int) -> int:
+    """A seed for one random stream of one step of a trainer (each trainer numbers its
+    streams: data, sampling, minibatch order, dropout...). A step's randomness depends on
+    (seed, step) only, which is what makes a resumed run end like an uninterrupted one."""
+    return (seed * 1_000_003 + step) * 8 + stream

@@ -75,6 +75,7 @@ from cojam.models.checkpoint import (
     save_config,
     save_training_state,
     save_weights,
+    step_seed,
 )
 from cojam.models.online import OnlineModel
 from cojam.models.sampling import allowed_mask
@@ -141,11 +142,6 @@ class KLControlConfig:
 
 def load_kl_control_section(recipe: str | Path) -> KLControlConfig:
     return load_section(recipe, SECTION, KLControlConfig)
-
-
-def step_seed(seed: int, step: int, stream: int) -> int:
-    """A seed for one random stream (prompts 0, sampling 1, replay draws 2) of a step."""
-    return (seed * 1_000_003 + step) * 8 + stream
 
 
 # ------------------------------------------------------------------ the backups (pure)

@@ -49,6 +49,7 @@ from cojam.models.checkpoint import (
     save_config,
     save_training_state,
     save_weights,
+    step_seed,
 )
 from cojam.provenance import git_commit
 from cojam.rl import credit
@@ -75,11 +76,6 @@ from cojam.rl.rollout import (
     played_log_probs,
     teacher_distribution,
 )
-
-
-def step_seed(seed: int, step: int, stream: int) -> int:
-    """A seed for one random stream (sampling, minibatch order, dropout) of one step."""
-    return (seed * 1_000_003 + step) * 8 + stream
 
 
 @dataclasses.dataclass(frozen=True)
