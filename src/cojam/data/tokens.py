@@ -205,18 +205,18 @@ def song_to_frames(song: Song, spec: TokenSpec) -> tuple[np.ndarray, np.ndarray]
     melody = np.full(num_frames, spec.melody_silence, dtype=np.int64)
     chords = np.full(num_frames, spec.chord_silence, dtype=np.int64)
     for note in song.notes:
-        start = _to_frame(note.onset, spec)
-        end = max(_to_frame(note.end, spec), start + 1)
-        on = spec.melody_on(note.pitch)
-        melody[start:end] = on + 1
-        melody[start] = on
+        _write_run(melody, note.onset, note.end, spec.melody_on(note.pitch), spec)
     for span in song.chords:
-        start = _to_frame(span.onset, spec)
-        end = max(_to_frame(span.end, spec), start + 1)
-        on = spec.chord_on(span.chord)
-        chords[start:end] = on + 1
-        chords[start] = on
+        _write_run(chords, span.onset, span.end, spec.chord_on(span.chord), spec)
     return melody[:num_frames], chords[:num_frames]
+
+
+def _write_run(row: np.ndarray, onset: float, end: float, on: int, spec: TokenSpec) -> None:
+    """Write one note or chord into a stream's tokens: its attack ``on`` on the onset's
+    frame, its hold (``on + 1``) to the end (at least one frame)."""
+    start = _to_frame(onset, spec)
+    row[start:max(_to_frame(end, spec), start + 1)] = on + 1
+    row[start] = on
 
 
 def _runs(tokens: Sequence[int], info: Callable[[int], tuple[str, T]], silence: int,
