@@ -46,3 +46,15 @@ def test_help_names_every_option_and_says_what_each_does(path, capsys):
         names = action.option_strings or [action.metavar or action.dest]
         assert all(name in text for name in names), (path, names)
         assert " ".join(action.help.split()[:3]) in " ".join(text.split()), (path, names)
+
+
+def test_named_runs_read_name_equals_run_and_name_the_flag_at_fault():
+    from pathlib import Path
+
+    from cojam.cli.run_flags import named_runs
+
+    assert named_runs(["a=runs/x", "b=runs/y"], "--model") == {"a": Path("runs/x"),
+                                                               "b": Path("runs/y")}
+    assert list(named_runs(None, "--model")) == ["default"]  # the bundled model
+    with pytest.raises(ValueError, match="--learned 'oops': expected NAME=RUN"):
+        named_runs(["oops"], "--learned")

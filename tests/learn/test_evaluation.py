@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -33,3 +34,9 @@ def test_models_are_compared_musician_by_musician(accompanist, melody_agent, tmp
     assert a["reward"] == b["reward"] and len(a["vendi"]) == 3
     assert "reward_minus_baseline" not in a
     assert main(["evaluate-jams", "--sessions", str(tmp_path), "--baseline", "c"]) == 1
+    out = tmp_path / "report"
+    assert main(["evaluate-jams", "--sessions", str(tmp_path), "--baseline", "a",
+                 "--out", str(out)]) == 0
+    written = json.loads((out / "results.json").read_text())
+    assert written["models"]["b"]["reward_minus_baseline"] == [0.0, 0.0, 0.0]
+    assert main(["evaluate-jams", "--sessions", str(tmp_path), "--learned", "oops"]) == 1

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "cojam.cli.data_cmd",
     "cojam.cli.eval_cmd",
     "cojam.cli.eval_melody_cmd",
+    "cojam.cli.evaluate_jams_cmd",
     "cojam.cli.export_cmd",
     "cojam.cli.generate_cmd",
     "cojam.cli.info_cmd",
@@ -24,6 +25,7 @@ COMMAND_MODULES = (
     "cojam.cli.pipeline_cmd",
     "cojam.cli.rl_cmd",
     "cojam.cli.sessions_cmd",
+    "cojam.cli.simulate_jams_cmd",
     "cojam.cli.train_cmd",
     "cojam.cli.tune_melody_cmd",
 )

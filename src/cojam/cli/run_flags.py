@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cojam.configs import DEFAULT_RECIPE
@@ -27,3 +28,19 @@ def overridden(config: C, args: argparse.Namespace, **more: Any) -> C:
     only where given."""
     changes = {"steps": args.max_steps, "seed": args.seed, **more}
     return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+
+
+def named_runs(specs: list[str] | None, flag: str) -> dict[str, Path]:
+    """``NAME=RUN`` flag values as {name: run directory}; without any, the bundled model as
+    ``default``. An error names the flag and the value at fault."""
+    if not specs:
+        from cojam.models.bundled import bundled_model_dir
+
+        return {"default": bundled_model_dir()}
+    runs = {}
+    for spec in specs:
+        name, _, run = spec.partition("=")
+        if not name or not run:
+            raise ValueError(f"{flag} {spec!r}: expected NAME=RUN")
+        runs[name] = Path(run)
+    return runs

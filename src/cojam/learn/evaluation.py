@@ -129,3 +129,22 @@ def evaluate_sessions(sessions_dir: Path, baseline: str, gamma: float = 0.95,
             summary["paired_musicians"] = len(shared)
         results["models"][model] = summary
     return results
+
+
+def evaluate_jams(sessions_dir: Path, baseline: str, learned: dict[str, Path],
+                  out: Path | None = None) -> dict[str, Any]:
+    """``evaluate_sessions`` of a folder of simulated sessions, with each ``learned`` model's
+    value estimates beside the returns its sessions realised (``cojam learn`` runs), and
+    the code's commit; also written to ``out/results.json`` when ``out`` is given."""
+    from cojam.learn.offline import learned_values_vs_returns
+    from cojam.provenance import git_commit
+
+    results = evaluate_sessions(sessions_dir, baseline)
+    for name, run in learned.items():
+        played = {m["session"] for m in musicians(sessions_dir) if m["model"] == name}
+        results["models"][name].update(learned_values_vs_returns(run, sessions_dir, played))
+    results["git_commit"] = git_commit()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    return results
