@@ -209,3 +209,23 @@ def test_clamped_values_are_shown(page):
     notice = page.text_content("#notice")
     assert "tempo 999 → 240" in notice and "temperature 5 → 2" in notice
     page.click("#start")
+
+
+def test_marks_from_the_page_reach_the_log(page, tmp_path):
+    """The page's good/bad marks: the = key and the buttons send feedback the log keeps."""
+    assert page.is_disabled("#mark-good")  # nothing to mark before the jam
+    page.fill("#tempo", "200")
+    page.fill("#count-in", "2")
+    page.click("#start")
+    page.wait_for_function("window.cojam.state.running && window.cojam.state.jam.beat > 1",
+                           timeout=10_000)
+    page.keyboard.press("Equal")
+    page.click("#mark-bad")
+    page.wait_for_timeout(300)
+    page.click("#start")  # now Stop
+    page.wait_for_function("!window.cojam.state.running")
+    page.wait_for_timeout(300)
+    (log,) = list((tmp_path / "sessions").glob("*.jsonl"))
+    marks = [(e["value"], e["beat"]) for e in read_session(log) if e["type"] == "feedback"]
+    assert [value for value, _ in marks] == ["good", "bad"]
+    assert 1 < marks[0][1] <= marks[1][1]
