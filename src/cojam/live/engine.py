@@ -64,7 +64,7 @@ from cojam.live.harmonic_rhythm import DEFAULT_RHYTHM, grid_frames, may_change
 from cojam.live.melody_input import MelodyInput, MelodyInputError
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
-from cojam.models.row_cache import Forward, forward_alone
+from cojam.models.row_cache import Forward, forward_alone, serve_alone
 
 MAX_TICK_ADVANCE_BEATS = 16  # one tick may move the clock at most this far
 MAX_NOTE_LEAD_BEATS = 16  # a note may be stamped at most this far ahead of the clock
@@ -247,10 +247,7 @@ class JamSession:
 
     def tick(self, beat: float) -> Plan:
         """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``."""
-        steps = self.ticking(beat)
-        while not isinstance(result := advance(steps, None, self.model), Plan):
-            pass
-        return result
+        return serve_alone(self.ticking(beat), self.model)
 
     @torch.inference_mode()
     def ticking(self, beat: float) -> Generator[Forward | None, torch.Tensor | None, Plan]:

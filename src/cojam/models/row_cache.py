@@ -13,7 +13,9 @@ It runs the online model's own blocks and weights; only the attention step diffe
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -116,6 +118,22 @@ def forward_alone(model: OnlineModel, request: Forward) -> torch.Tensor:
     """The request's (n, V) logits from one call of the model on its cache."""
     feed = torch.tensor([request.tokens], dtype=torch.long, device=model.head.weight.device)
     return model(feed, request.cache)[0]  # (n, V)
+
+
+Result = TypeVar("Result")
+
+
+def serve_alone(steps: Generator[Forward | None, torch.Tensor | None, Result],
+                model: OnlineModel) -> Result:
+    """Run a decoder that asks for its model calls (yields ``Forward`` requests, and may
+    yield None to pause) to its end, serving every call alone; its return value."""
+    answer = None
+    while True:
+        try:
+            request = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        answer = None if request is None else forward_alone(model, request)
 
 
 @torch.inference_mode()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Sequence
 import torch
 
 from cojam.models.online import OnlineModel
-from cojam.models.row_cache import Forward, forward_alone
+from cojam.models.row_cache import Forward, serve_alone
 from cojam.models.transformer import KVCache
 
 Choose = Callable[[torch.Tensor, int, int], int]
@@ -37,13 +37,7 @@ def verify(
     the last token is unread) by ``block`` up to its first rejected guess, which becomes
     the model's choice. Returns (tokens chosen, tokens run through the model). Afterwards
     the cache holds every token but the last."""
-    steps = verifying(cache, tokens, block, guessed, choose)
-    request = next(steps)
-    try:
-        steps.send(forward_alone(model, request))
-    except StopIteration as done:
-        return done.value
-    raise AssertionError("verifying asks for one model call")
+    return serve_alone(verifying(cache, tokens, block, guessed, choose), model)
 
 
 def verifying(
