@@ -266,12 +266,8 @@ def data_chord_marginal(chords: list[np.ndarray], spec: TokenSpec, smoothing: fl
 def token_classes(spec: TokenSpec) -> torch.Tensor:
     """(V,) long: the marginal's class of each token's chord (attack and hold of chord i:
     i; chord silence: C), -1 for tokens that are not chord tokens."""
-    classes = torch.full((spec.vocab_size,), -1, dtype=torch.long)
-    index = torch.arange(len(spec.chords))
-    classes[spec.chord_silence + 1 + 2 * index] = index
-    classes[spec.chord_silence + 2 + 2 * index] = index
-    classes[spec.chord_silence] = len(spec.chords)
-    return classes
+    tokens = torch.arange(spec.vocab_size)[None]
+    return chord_classes(tokens, tokens >= spec.chord_silence, spec)[0]
 
 
 def marginal_rewards(log_p: torch.Tensor, rows: torch.Tensor, mask: torch.Tensor,
