@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from cojam.data.tokens import FRAMES_PER_BEAT
 from cojam.eval.metrics import ngram_similarity, vendi_score
 from cojam.eval.stats import bootstrap_interval
+from cojam.learn.offline import discounted_returns, learned_values_vs_returns
 from cojam.learn.signals import SignalWeights, chord_at, frame_rewards, session_summary
 from cojam.learn.simulated_musician import MUSICIANS
 from cojam.live.session_log import read_session, session_end, session_song
@@ -51,12 +53,9 @@ def realised_returns(events: list[dict[str, Any]], gamma: float,
     """The discounted return-to-go of each frame from the first chord on."""
     song, _ = session_song(events)
     frames = int(session_end(events) * FRAMES_PER_BEAT) + 1
-    reward = frame_rewards(events, frames, weights)
-    returns = np.zeros(frames)
-    running = 0.0
-    for t in range(frames - 1, -1, -1):
-        running = reward[t] + gamma * running
-        returns[t] = running
+    reward = torch.from_numpy(frame_rewards(events, frames, weights))[None]
+    returns = discounted_returns(reward, torch.zeros_like(reward, dtype=torch.bool),
+                                 gamma)[0].numpy()
     first = int(song.chords[0].onset * FRAMES_PER_BEAT) if song.chords else frames
     return returns[first:]
 
@@ -136,7 +135,6 @@ def evaluate_jams(sessions_dir: Path, baseline: str, learned: dict[str, Path],
     """``evaluate_sessions`` of a folder of simulated sessions, with each ``learned`` model's
     value estimates beside the returns its sessions realised (``cojam learn`` runs), and
     the code's commit; also written to ``out/results.json`` when ``out`` is given."""
-    from cojam.learn.offline import learned_values_vs_returns
     from cojam.provenance import git_commit
 
     results = evaluate_sessions(sessions_dir, baseline)

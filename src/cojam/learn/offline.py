@@ -174,7 +174,7 @@ def discounted_returns(reward: torch.Tensor, done: torch.Tensor, gamma: float
                        ) -> torch.Tensor:
     """(N, T) return-to-go of each frame, the sum of γ^k r_{t+k} to its row's end."""
     returns = torch.zeros_like(reward)
-    running = torch.zeros(reward.shape[0])
+    running = torch.zeros(reward.shape[0], dtype=reward.dtype)
     for t in range(reward.shape[1] - 1, -1, -1):
         running = reward[:, t] + gamma * torch.where(done[:, t], 0.0, running)
         returns[:, t] = running
