@@ -10,8 +10,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread for the test, as the server and the learners run: faster
+    for tiny models, and deterministic; the count is restored after. Folders whose every
+    test wants it request it from an autouse fixture of their conftest."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

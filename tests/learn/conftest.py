@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from learn_helpers import tiny
 
 from cojam.models.online import OnlineModel
@@ -20,8 +19,5 @@ def melody_agent() -> OnlineModel:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread_here(one_thread):
+    """Every learning test runs on one torch thread."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from live_helpers import tiny_model
 
 from cojam.models.checkpoint import save_run
@@ -25,11 +24,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, model: OnlineModel) -> Pat
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread, as the server runs: faster for tiny models, and deterministic."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread_here(one_thread):
+    """Every live test runs on one torch thread, as the server does."""
 
 
