@@ -23,6 +23,7 @@ sounds goes on sounding (a hold, or silence), which is what most frames of music
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 import torch
 
@@ -33,7 +34,57 @@ from cojam.models.sampling import allowed_mask, keep_or_sample
 from cojam.models.speculative import verifying
 
 DRAFT_TOKENS = 24  # guesses verified per model call (1: one token per call)
-_MASKS: dict[tuple[TokenSpec, str, int], torch.Tensor] = {}  # see Decoder._mask
+
+
+@dataclass(frozen=True)
+class StreamTable:
+    """What may follow each token in one stream of a vocabulary, looked up rather than
+    recomputed: a pass walks many sessions, each drafting and choosing many tokens, and
+    re-deriving a token's kind or its mask per token was a large part of the walk."""
+
+    masks: list[torch.Tensor]
+    """previous token -> (1, V) bool: the tokens that may follow it (``allowed_mask``)"""
+    opens: frozenset[int]
+    """tokens that may follow anything: silence and onsets"""
+    holds: dict[int, int]
+    """previous token -> the one hold that may follow it (when it sounds)"""
+    continuing: dict[int, int]
+    """previous token (or BOS) -> what goes on sounding after it (a hold, or silence)"""
+    sounding: list[torch.Tensor]
+    """previous token -> its mask without silence (where a chord must sound)"""
+
+
+def stream_table(spec: TokenSpec, stream: str) -> StreamTable:
+    """The table of ``stream`` (``chord`` or ``melody``) in ``spec``: built once per
+    vocabulary and shared, read-only, by every session."""
+    key = (spec, stream)
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = _build_table(spec, stream)
+    return table
+
+
+_TABLES: dict[tuple[TokenSpec, str], StreamTable] = {}
+
+
+def _build_table(spec: TokenSpec, stream: str) -> StreamTable:
+    allowed = allowed_mask(spec, stream, torch.arange(spec.vocab_size))  # (V, V)
+    after_nothing = allowed_mask(spec, stream, torch.tensor([BOS]))[0]  # (V,)
+    extra = (allowed & ~after_nothing).nonzero().tolist()  # [(previous, its hold)]
+    info = spec.chord_token_info if stream == "chord" else spec.melody_token_info
+    hold = spec.chord_hold if stream == "chord" else spec.melody_hold
+    silence = spec.chord_silence if stream == "chord" else spec.melody_silence
+    in_stream = spec.is_chord if stream == "chord" else spec.is_melody
+    continuing = {BOS: silence}
+    for token in range(spec.vocab_size):
+        if in_stream(token):
+            kind, what = info(token)
+            continuing[token] = silence if kind == "silence" else hold(what)
+    sounding = allowed.clone()
+    sounding[:, silence] = False
+    return StreamTable(masks=list(allowed.split(1)), sounding=list(sounding.split(1)),
+                       opens=frozenset(after_nothing.nonzero()[:, 0].tolist()),
+                       holds=dict(extra), continuing=continuing)
 
 
 class Decoder:
@@ -49,6 +100,8 @@ class Decoder:
                  may_change: Callable[[int], bool] | None = None,
                  must_sound: Callable[[int], bool] | None = None):
         self.model, self.spec = model, model.spec
+        self.tables = {"melody": stream_table(self.spec, "melody"),
+                       "chord": stream_table(self.spec, "chord")}
         # may_change(position) False: the chord there can only continue what sounds (the
         # harmonic rhythm's grid); None: a chord may change anywhere
         self.may_change = may_change
@@ -124,20 +177,12 @@ class Decoder:
 
     def _continuing(self, stream: str, previous: int) -> int:
         """The guess that what sounds goes on: hold(x) after on(x)/hold(x), else silence."""
-        if stream == "chord":
-            kind, symbol = self.spec.chord_token_info(previous) if previous != BOS else (
-                "silence", None)
-            return self.spec.chord_silence if kind == "silence" else self.spec.chord_hold(symbol)
-        kind, pitch = self.spec.melody_token_info(previous) if previous != BOS else (
-            "silence", None)
-        return self.spec.melody_silence if kind == "silence" else self.spec.melody_hold(pitch)
+        return self.tables[stream].continuing[previous]
 
     def _valid(self, stream: str, token: int, previous: int) -> bool:
         """Whether ``token`` may follow ``previous`` (a hold only continues its own on)."""
-        in_stream = self.spec.is_chord(token) if stream == "chord" else self.spec.is_melody(token)
-        if not in_stream:
-            return False
-        return bool(self._mask(stream, previous)[0, token])
+        table = self.tables[stream]
+        return token in table.opens or table.holds.get(previous) == token
 
     def _draft(self, length: int, given: Callable[[int], int | None]
                ) -> tuple[list[int], list[bool]]:
@@ -177,18 +222,15 @@ class Decoder:
     def _mask(self, stream: str, previous: int) -> torch.Tensor:
         """(1, V) the tokens that may follow ``previous`` in ``stream``: read-only, built
         once per vocabulary and shared by every session (a pass walks many of them)."""
-        key = (self.spec, stream, previous)
-        mask = _MASKS.get(key)
-        if mask is None:
-            mask = _MASKS[key] = allowed_mask(self.spec, stream, torch.tensor([previous]))
-        return mask
+        return self.tables[stream].masks[previous]
 
     def _choose(self, row: torch.Tensor, position: int, guess: int) -> int:
         """The token at ``position`` from its logits ``row`` (V,): ``guess`` if the model
         keeps it (see the module docstring), else the model's own choice."""
         stream = self.stream(position)
-        mask = self._mask(stream, self.tokens[position - 2] if position >= 3 else BOS)
+        previous = self.tokens[position - 2] if position >= 3 else BOS
+        table = self.tables[stream]
+        mask = table.masks[previous]
         if stream == "chord" and self.must_sound is not None and self.must_sound(position):
-            mask = mask.clone()
-            mask[0, self.spec.chord_silence] = False
+            mask = table.sounding[previous]
         return keep_or_sample(row, mask[0], guess, self.temperatures[stream], self.generator)

@@ -28,6 +28,21 @@ class PlannedChord:
         return asdict(self)
 
 
+def chord_info(spec: TokenSpec, token: int) -> tuple[str, str | None]:
+    """``spec.chord_token_info(token)``, looked up in a table built once per vocabulary
+    (a plan reads every frame's token on every tick of every session; keyed by the
+    vocabulary's identity, since hashing one hashes its whole chord list)."""
+    entry = _INFO.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        entry = _INFO[id(spec)] = (spec, {t: spec.chord_token_info(t)
+                                          for t in range(spec.chord_silence, spec.vocab_size)})
+    info = entry[1].get(token)
+    return spec.chord_token_info(token) if info is None else info  # None: raises
+
+
+_INFO: dict[int, tuple[TokenSpec, dict[int, tuple[str, str | None]]]] = {}
+
+
 def starts_span(spec: TokenSpec, token: int, previous: int | None) -> bool:
     """Whether a frame with chord ``token`` begins a new span after ``previous``.
 
@@ -37,12 +52,12 @@ def starts_span(spec: TokenSpec, token: int, previous: int | None) -> bool:
         return True
     if token == spec.chord_silence:
         return previous != spec.chord_silence
-    kind, _ = spec.chord_token_info(token)
+    kind, _ = chord_info(spec, token)
     return kind == "on"
 
 
 def chord_symbol(spec: TokenSpec, token: int) -> str:
-    _, symbol = spec.chord_token_info(token)
+    _, symbol = chord_info(spec, token)
     return NO_CHORD if symbol is None else symbol
 
 
@@ -75,16 +90,16 @@ def chord_spans(
 def continuation(spec: TokenSpec, token: int, previous: int) -> int:
     """``token`` made valid after ``previous``: a hold that continues nothing sounding
     becomes an onset of its chord (where an older plan's tail meets a newer plan)."""
-    kind, symbol = spec.chord_token_info(token)
+    kind, symbol = chord_info(spec, token)
     if kind != "hold":
         return token
-    _, previous_symbol = spec.chord_token_info(previous)
+    _, previous_symbol = chord_info(spec, previous)
     return token if previous_symbol == symbol else spec.chord_on(symbol)
 
 
 def held(spec: TokenSpec, token: int) -> int:
     """The token that continues ``token`` for one more frame."""
-    kind, symbol = spec.chord_token_info(token)
+    kind, symbol = chord_info(spec, token)
     return spec.chord_hold(symbol) if kind == "on" else token
 
 

@@ -115,9 +115,10 @@ class Forward:
 
 @torch.inference_mode()
 def forward_alone(model: OnlineModel, request: Forward) -> torch.Tensor:
-    """The request's (n, V) logits from one call of the model on its cache."""
-    feed = torch.tensor([request.tokens], dtype=torch.long, device=model.head.weight.device)
-    return model(feed, request.cache)[0]  # (n, V)
+    """The request's (n, V) logits from one call of the model on its cache: the same
+    numbers as ``model(tokens, cache)`` (the same kernels on the same shapes), through
+    the lean path of ``forward_together``."""
+    return forward_together(model, [request])[0]
 
 
 Result = TypeVar("Result")
@@ -144,6 +145,10 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
     ``Attention.forward`` does. So sequences of different lengths, each with its own
     cache, share one pass without padding or copying any cache.
 
+    It calls the kernels of the model's modules directly (``torch.nn.functional``), not
+    the modules: a live call on a small model costs mostly per-operation overhead, and
+    a module call adds to every operation's. The arithmetic is the modules' own.
+
     The logits equal ``forward_alone``'s up to float rounding: a matrix product over N
     rows may round a row differently from one over that row's n (differences ~1e-6)."""
     if len({id(r.cache) for r in requests}) != len(requests):
@@ -158,22 +163,35 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
     device = model.head.weight.device
     counts = [len(r.tokens) for r in requests]
     starts = [r.cache.length for r in requests]
-    tokens = torch.tensor([t for r in requests for t in r.tokens], device=device)  # (N,)
-    positions = torch.tensor([s + i for s, n in zip(starts, counts, strict=True)
-                              for i in range(n)], device=device)  # (N,)
-    cos, sin = model.stack.rope(0, int(positions.max()) + 1, device)
-    rope = (cos[positions], sin[positions])  # (N, D) each
+    if len(requests) == 1:  # one request: its positions are one slice of the table
+        tokens = torch.tensor([requests[0].tokens], device=device)  # (1, N)
+        rope = model.stack.rope(starts[0], counts[0], device)  # (N, D) each
+    else:
+        tokens = torch.tensor([[t for r in requests for t in r.tokens]], device=device)
+        positions = torch.tensor([s + i for s, n in zip(starts, counts, strict=True)
+                                  for i in range(n)], device=device)  # (N,)
+        cos, sin = model.stack.rope(0, int(positions.max()) + 1, device)
+        rope = (cos[positions], sin[positions])  # (N, D) each
     # query i of a request at position p sees keys 0 .. p: rows of one lower triangle
     visible = _lower_triangle(max(r.cache.max_len for r in requests), device)
-    x = model.dropout(model.embed(tokens[None]))  # (1, N, C)
+    training = model.training
+    x = F.dropout(F.embedding(tokens, model.embed.weight, model.embed.padding_idx),
+                  model.dropout.p, training)  # (1, N, C)
     for layer, block in enumerate(model.stack.blocks):
-        x = x + _attend_each(block.self_attention, block.norm_self(x), rope,
-                             [r.cache for r in requests], counts, layer, visible)
-        x = x + block.mlp(block.norm_mlp(x))
+        x = x + _attend_each(block.self_attention, _norm(block.norm_self, x), rope,
+                             [r.cache for r in requests], counts, layer, visible, training)
+        mlp = block.mlp
+        hidden = F.gelu(F.linear(_norm(block.norm_mlp, x), mlp.up.weight, mlp.up.bias))
+        x = x + F.dropout(F.linear(hidden, mlp.down.weight, mlp.down.bias), mlp.dropout.p,
+                          training)
     for r, n in zip(requests, counts, strict=True):
         r.cache.length += n
-    logits = model.head(model.stack.norm(x))[0]  # (N, V)
-    return list(logits.split(counts))
+    logits = F.linear(_norm(model.stack.norm, x), model.head.weight)[0]  # (N, V)
+    return list(logits.split(counts)) if len(requests) > 1 else [logits]
+
+
+def _norm(norm: torch.nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
+    return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
 
 
 _TRIANGLES: dict[tuple[int, str], torch.Tensor] = {}
@@ -190,25 +208,30 @@ def _lower_triangle(size: int, device: torch.device) -> torch.Tensor:
 
 def _attend_each(attention: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, ...],
                  caches: list[KVCache], counts: list[int], layer: int,
-                 visible: torch.Tensor) -> torch.Tensor:
+                 visible: torch.Tensor, training: bool) -> torch.Tensor:
     """Self-attention of (1, N, C) queries, request by request over its own cache: the
     projections and rotations run once, the cache writes and attention per request, with
     the masks of ``Attention.forward`` (none for one query, causal from position 0, else
     the rows ``start ..`` of the lower triangle ``visible``)."""
     _, N, C = x.shape
-    q = apply_rotary(attention._heads(attention.query(x)), *rope)  # (1, H, N, D)
-    k, v = attention.keys_values(x, rope)  # (1, H, N, D)
+    q = apply_rotary(attention._heads(F.linear(x, attention.query.weight)), *rope)
+    k, v = F.linear(x, attention.key_value.weight).split(C, dim=-1)
+    k, v = apply_rotary(attention._heads(k), *rope), attention._heads(v)  # (1, H, N, D)
+    if len(caches) == 1:
+        rows = [(caches[0], counts[0], q, k, v)]
+    else:
+        rows = zip(caches, counts, q.split(counts, dim=2), k.split(counts, dim=2),
+                   v.split(counts, dim=2), strict=True)
     outputs = []
-    for cache, T, q_row, k_row, v_row in zip(caches, counts, q.split(counts, dim=2),
-                                             k.split(counts, dim=2), v.split(counts, dim=2),
-                                             strict=True):
+    for cache, T, q_row, k_row, v_row in rows:
         start, end = cache.length, cache.length + T
         keys, values = cache.keys[layer], cache.values[layer]
-        keys.narrow(2, start, T).copy_(k_row)
-        values.narrow(2, start, T).copy_(v_row)
+        keys[:, :, start:end] = k_row
+        values[:, :, start:end] = v_row
         mask = visible[start:end, :end] if T > 1 and start > 0 else None
         outputs.append(F.scaled_dot_product_attention(
-            q_row, keys.narrow(2, 0, end), values.narrow(2, 0, end), attn_mask=mask,
+            q_row, keys[:, :, :end], values[:, :, :end], attn_mask=mask,
             is_causal=T > 1 and start == 0))  # (1, H, T, D)
-    y = torch.cat(outputs, dim=2)  # (1, H, N, D)
-    return attention.dropout(attention.out(y.transpose(1, 2).reshape(1, N, C)))
+    y = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]  # (1, H, N, D)
+    return F.dropout(F.linear(y.transpose(1, 2).reshape(1, N, C), attention.out.weight),
+                     attention.dropout.p, training)
