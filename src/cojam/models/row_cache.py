@@ -198,11 +198,13 @@ _TRIANGLES: dict[tuple[int, str], torch.Tensor] = {}
 
 
 def _lower_triangle(size: int, device: torch.device) -> torch.Tensor:
-    """(size, size) bool, True on and below the diagonal; built once per size and
+    """(size, size) float, 0 on and below the diagonal and -inf above: the additive form
+    of the causal mask ``Attention.forward`` builds (a boolean mask is turned into
+    exactly this inside attention, two operations per call); built once per size and
     device (every pass slices its masks from it)."""
     key = (size, str(device))
     if key not in _TRIANGLES:
-        _TRIANGLES[key] = torch.ones(size, size, dtype=torch.bool, device=device).tril()
+        _TRIANGLES[key] = torch.full((size, size), float("-inf"), device=device).triu(1)
     return _TRIANGLES[key]
 
 
@@ -214,9 +216,11 @@ def _attend_each(attention: Attention, x: torch.Tensor, rope: tuple[torch.Tensor
     the masks of ``Attention.forward`` (none for one query, causal from position 0, else
     the rows ``start ..`` of the lower triangle ``visible``)."""
     _, N, C = x.shape
-    q = apply_rotary(attention._heads(F.linear(x, attention.query.weight)), *rope)
     k, v = F.linear(x, attention.key_value.weight).split(C, dim=-1)
-    k, v = apply_rotary(attention._heads(k), *rope), attention._heads(v)  # (1, H, N, D)
+    q = attention._heads(F.linear(x, attention.query.weight))  # (1, H, N, D)
+    # queries and keys rotated in one go (elementwise: the same numbers as one by one)
+    q, k = apply_rotary(torch.cat([q, attention._heads(k)]), *rope).split(1)
+    v = attention._heads(v)  # (1, H, N, D)
     if len(caches) == 1:
         rows = [(caches[0], counts[0], q, k, v)]
     else:
