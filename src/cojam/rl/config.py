@@ -105,12 +105,6 @@ class PPOConfig:
     """weight of the exact KL(pi || pi_MLE) over the allowed chords at every state the
     policy visited, as a loss term: a dense anchor that keeps the musical habits the
     rewards do not judge (no credit assignment through returns)"""
-    distill_loss_coef: float = 0.0
-    """weight of the exact KL(pi || pi_teacher) over the allowed chords at every state the
-    policy visited, as a loss term: pulls the online policy towards the chords that the
-    teacher, hearing the whole melody, would play there (where the melody is going is
-    what a causal accompanist most lacks; the sampled ``distill_coef`` term reaches it only
-    through returns)"""
     note_in_chord_weight: float = 0.0
     """frame-local: reward per melody-sounding frame whose pitch class is in the chord
     sounding there, paid to that frame's chord token (see ``credit.py``)"""
@@ -144,13 +138,6 @@ class PPOConfig:
     only with ``frame_credit`` "expected")"""
     marginal_clip: float = 3.0
     """bound on the log-ratio of the chord-marginal term"""
-    melody_change_rate: float | None = None
-    """changes of harmony per beat that the harmonic-rhythm term asks of melody-only rows
-    (melodies without chords of their own, e.g. folk tunes); None: the training data's
-    rate, as on every other row"""
-    melody_vocabulary: bool = True
-    """whether the chord-vocabulary term also pays melody-only rows (and counts them in
-    the policy's marginal); False: only rows whose melodies come with data chords"""
     invalid_hold_penalty: float = 10.0
     """per chord hold that continues nothing (the sampler's mask makes these impossible)"""
     excess_silence_penalty: float = 10.0

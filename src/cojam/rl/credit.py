@@ -95,32 +95,16 @@ def data_change_rate(chords: list[np.ndarray], spec: TokenSpec) -> float:
 
 
 def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
-                  config: PPOConfig, data_rate: float | torch.Tensor | None) -> torch.Tensor:
+                  config: PPOConfig, data_rate: float | None) -> torch.Tensor:
     """(B,) what each change of harmony in a row earns under the harmonic-rhythm term:
-    ``-2 * rhythm_weight * (row's changes per beat - data_rate)`` (``data_rate`` one
-    target, or (B,) one per row); 0 without the term."""
+    ``-2 * rhythm_weight * (row's changes per beat - data_rate)``; 0 without the term."""
     if not config.rhythm_weight or data_rate is None:
         return torch.zeros(len(chords), device=chords.device)
-    target = torch.as_tensor(data_rate, dtype=torch.float32, device=chords.device)
-    return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - target)
-
-
-def row_rates(data_rate: float | None, n_real: int, n_data: int, batch_size: int,
-              config: PPOConfig) -> torch.Tensor | None:
-    """(B,) the harmonic rhythm each row of a step is steered toward: the data's, but
-    ``config.melody_change_rate`` on the melody-only rows ``n_real:n_data`` when set
-    (None without the term)."""
-    if data_rate is None:
-        return None
-    rates = torch.full((batch_size,), data_rate, dtype=torch.float32)
-    if config.melody_change_rate is not None:
-        rates[n_real:n_data] = config.melody_change_rate
-    return rates
+    return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - data_rate)
 
 
 def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
-                spec: TokenSpec, config: PPOConfig,
-                data_rate: float | torch.Tensor | None = None
+                spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
                 ) -> dict[str, torch.Tensor]:
     """{term: (B, T) weighted reward of each chord token} for the rule terms that are
     frame-local; terms with weight 0 are left out (the rhythm term also without
@@ -308,8 +292,7 @@ def marginal_rewards(log_p: torch.Tensor, rows: torch.Tensor, mask: torch.Tensor
 
 
 def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
-                      spec: TokenSpec, config: PPOConfig,
-                      data_rate: float | torch.Tensor | None = None
+                      spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
                       ) -> torch.Tensor:
     """(B, T, V) what the frame-local rule terms would pay token v in place of the chord
     token played at t, the rest of the rollout as played: v's chord sounds from t to the

@@ -86,9 +86,9 @@ def load_rl_models(
 ) -> RLModels:
     """Load and check what ``config`` needs; a term with a weight but no model to compute
     it is an error, never silently dropped."""
-    wants_teacher = bool(config.distill_coef or config.distill_loss_coef)
+    wants_teacher = bool(config.distill_coef)
     if wants_teacher and teacher_run is None:
-        raise ValueError("distill_coef or distill_loss_coef > 0 needs a teacher run")
+        raise ValueError("distill_coef > 0 needs a teacher run")
     if config.partner_fraction and melody_run is None:
         raise ValueError("partner_fraction > 0 needs a melody agent run")
     if config.ensemble_weight and not reward_runs:

@@ -148,12 +148,12 @@ class Scored:
 
 @torch.no_grad()
 def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: PPOConfig,
-          scalars: dict[str, Any], data_rate: float | torch.Tensor | None = None) -> Scored:
+          scalars: dict[str, Any], data_rate: float | None = None) -> Scored:
     """Every reward term of a batch: frame-local ones per token, sequence ones per window.
     The first call sets the ensemble's scale (``scalars["ensemble_scale"]``). With
     ``frame_credit = "expected"`` the rule terms of the first ``n_data`` rows (fixed
     melodies) are left out of ``local``: ``expected_credit`` carries them. ``data_rate``:
-    the harmonic rhythm each row is steered toward (``credit.row_rates``)."""
+    the training windows' chord attacks per beat, for the harmonic-rhythm term."""
     spec, mask = models.policy.spec, rollout.mask
     reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
     teacher = teacher_lp = None
@@ -190,14 +190,12 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 @torch.no_grad()
 def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
-                    data_rate: float | torch.Tensor | None = None,
-                    data_marginal: torch.Tensor | None = None, n_real: int | None = None
+                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None
                     ) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
     (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
     (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
-    (``credit.py``). Without ``config.melody_vocabulary`` the vocabulary term pays only
-    the first ``n_real`` rows (melodies with data chords)."""
+    (``credit.py``)."""
     if config.frame_credit != "expected" or not n_data:
         return None
     spec, mask = models.policy.spec, rollout.mask
@@ -207,11 +205,8 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
                                       data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
-        paid = rows
-        if not config.melody_vocabulary and n_real is not None:
-            paid = torch.arange(len(mask), device=mask.device) < n_real
-        vocabulary = credit.marginal_rewards(log_p, paid, mask, data_marginal, spec, config)
-        values = values + vocabulary * (mask & paid[:, None])[..., None]
+        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
+        values = values + vocabulary * mask[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -247,10 +242,6 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
                 kl_mle = masked_mean(exact_kl(scores.distribution,
                                               scored.reference.distribution[rows]), mask[rows])
                 loss = loss + config.kl_loss_coef * kl_mle
-            if config.distill_loss_coef and scored.teacher is not None:
-                kl_teacher = masked_mean(exact_kl(scores.distribution, scored.teacher[rows]),
-                                         mask[rows])
-                loss = loss + config.distill_loss_coef * kl_teacher
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(
@@ -360,7 +351,7 @@ def run_record(config: PPOConfig, runs: dict[str, Path | None], reward_runs: Seq
 
 
 def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: Scored,
-                  config: PPOConfig, data_rate: float | torch.Tensor | None,
+                  config: PPOConfig, data_rate: float | None,
                   data_marginal: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """(value head's outputs (B, T, 2), normalised advantages (B, T), the value head's
@@ -372,7 +363,7 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
     expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
-                               data_marginal, batch.n_real)
+                               data_marginal)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
@@ -430,12 +421,10 @@ def train_rl(
             tick = time.perf_counter()
             rollout = rollouts(models, batch, config, step, device)  # 1. rollout
             seconds = {"rollout": time.perf_counter() - tick}
-            rates = credit.row_rates(data_rate, batch.n_real, batch.n_data,
-                                     config.batch_size, config)
             scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
-                           rates)  # 2. rewards
+                           data_rate)  # 2. rewards
             values, advantages, targets, expected = assign_credit(  # 3. advantages
-                models, rollout, batch, scored, config, rates, data_marginal)
+                models, rollout, batch, scored, config, data_rate, data_marginal)
             tick = time.perf_counter()  # 4. update
             updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
                                     config, step, expected)
