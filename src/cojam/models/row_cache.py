@@ -175,15 +175,15 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
     # query i of a request at position p sees keys 0 .. p: rows of one lower triangle
     visible = _lower_triangle(max(r.cache.max_len for r in requests), device)
     training = model.training
-    x = F.dropout(F.embedding(tokens, model.embed.weight, model.embed.padding_idx),
-                  model.dropout.p, training)  # (1, N, C)
+    x = _dropout(F.embedding(tokens, model.embed.weight, model.embed.padding_idx),
+                 model.dropout.p, training)  # (1, N, C)
     for layer, block in enumerate(model.stack.blocks):
         x = x + _attend_each(block.self_attention, _norm(block.norm_self, x), rope,
                              [r.cache for r in requests], counts, layer, visible, training)
         mlp = block.mlp
         hidden = F.gelu(F.linear(_norm(block.norm_mlp, x), mlp.up.weight, mlp.up.bias))
-        x = x + F.dropout(F.linear(hidden, mlp.down.weight, mlp.down.bias), mlp.dropout.p,
-                          training)
+        x = x + _dropout(F.linear(hidden, mlp.down.weight, mlp.down.bias), mlp.dropout.p,
+                         training)
     for r, n in zip(requests, counts, strict=True):
         r.cache.length += n
     logits = F.linear(_norm(model.stack.norm, x), model.head.weight)[0]  # (N, V)
@@ -192,6 +192,12 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
 
 def _norm(norm: torch.nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
     return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+
+
+def _dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Dropout as the model's modules apply it; in evaluation (live) it is no operation
+    at all, not even a call."""
+    return F.dropout(x, p, training=True) if training else x
 
 
 _TRIANGLES: dict[tuple[int, str], torch.Tensor] = {}
@@ -237,5 +243,5 @@ def _attend_each(attention: Attention, x: torch.Tensor, rope: tuple[torch.Tensor
             q_row, keys[:, :, :end], values[:, :, :end], attn_mask=mask,
             is_causal=T > 1 and start == 0))  # (1, H, T, D)
     y = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]  # (1, H, N, D)
-    return F.dropout(F.linear(y.transpose(1, 2).reshape(1, N, C), attention.out.weight),
-                     attention.dropout.p, training)
+    return _dropout(F.linear(y.transpose(1, 2).reshape(1, N, C), attention.out.weight),
+                    attention.dropout.p, training)
