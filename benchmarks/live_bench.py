@@ -32,7 +32,14 @@ Cases:
   at 120 BPM; latency is from sending a tick to receiving its plan, as the page measures
   it. ``calls_per_pass``: model calls served per shared pass.
 
-``--cases`` picks which of the three to run.
+- ``floor``: where a tick's time goes, frame after frame as fast as they run (not in
+  real time), by CPU time: for one session, the model calls per tick and the cost of one
+  model call alone by the number of tokens it feeds (the floor of a tick that must make
+  several calls in a row); for 1, 4 and 16 sessions ticked together, the shared passes
+  per frame, the tokens per pass, and the share of a frame's CPU spent inside the model
+  passes (the rest is the sessions' walks: drafting, masks, sampling, plans).
+
+``--cases`` picks which of the four to run (all but ``floor`` by default).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from pathlib import Path
 import torch
 from websockets.sync.client import connect
 
+import cojam.live.batching as batching
 from cojam.configs import from_dict, load_recipe
 from cojam.data.tokens import TokenSpec
 from cojam.live.batching import tick_together
@@ -60,6 +68,7 @@ from cojam.live.server import create_app, serving_in_background
 from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineConfig, OnlineModel
+from cojam.models.row_cache import Forward, forward_alone
 from cojam.music.chords import all_chords
 
 
@@ -242,6 +251,78 @@ def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float
             "tempo": tempo, **percentiles(latencies), **shared}
 
 
+def run_floor(model: OnlineModel, beats: float) -> dict:
+    """Model calls per tick and the CPU of one call (one session), and the model passes'
+    share of a frame's CPU (sessions ticked together); see the module docstring."""
+    settings = JamSettings(lookahead=4, commit=2, count_in=2, listen=0)
+    ticks, calls = [], []
+    for seed in range(4):
+        session = JamSession(model, JamSettings(**{**settings.__dict__, "seed": seed}))
+        events = scripted_melody(beats, seed=seed)
+        for frame in range(int(beats * 4)):
+            while events and events[0][0] <= frame / 4:
+                at, pitch, is_on = events.pop(0)
+                (session.note_on if is_on else session.note_off)(pitch, at)
+            began = time.thread_time()
+            plan = session.tick(frame / 4)
+            if frame >= 4:
+                ticks.append(time.thread_time() - began)
+                calls.append(plan.report.forwards)
+    cache = model.new_cache(1)
+    forward_alone(model, Forward(cache, [model.spec.melody_silence] * 200))
+
+    def one_call(tokens: int) -> float:
+        samples = []
+        for _ in range(100):
+            cache.length = 200
+            began = time.thread_time()
+            forward_alone(model, Forward(cache, [model.spec.melody_silence] * tokens))
+            samples.append(time.thread_time() - began)
+        return round(1000 * statistics.median(samples), 3)
+
+    ordered = sorted(calls)
+    alone = {"tick_cpu": percentiles(ticks),
+             "calls_per_tick_p50": ordered[len(ordered) // 2],
+             "calls_per_tick_p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+             "calls_per_tick_max": ordered[-1],
+             "one_call_cpu_ms_by_tokens": {n: one_call(n) for n in (1, 2, 8, 25)}}
+    together = []
+    served = batching.forward_together
+    for sessions in (1, 4, 16):
+        passes: list[tuple[int, float]] = []
+
+        def timed(model: OnlineModel, requests: list[Forward],
+                  passes: list = passes) -> list[torch.Tensor]:
+            began = time.thread_time()
+            logits = served(model, requests)
+            passes.append((sum(len(r.tokens) for r in requests), time.thread_time() - began))
+            return logits
+
+        jams = [JamSession(model, JamSettings(**{**settings.__dict__, "seed": i}))
+                for i in range(sessions)]
+        melodies = [scripted_melody(beats, seed=i) for i in range(sessions)]
+        frame_cpu = 0.0
+        batching.forward_together = timed
+        try:
+            for frame in range(int(beats * 4)):
+                for jam, events in zip(jams, melodies, strict=True):
+                    while events and events[0][0] <= frame / 4:
+                        at, pitch, is_on = events.pop(0)
+                        (jam.note_on if is_on else jam.note_off)(pitch, at)
+                began = time.thread_time()
+                tick_together([(jam, frame / 4) for jam in jams])
+                frame_cpu += time.thread_time() - began
+        finally:
+            batching.forward_together = served
+        tokens = sorted(n for n, _ in passes)
+        together.append({
+            "sessions": sessions, "passes_per_frame": round(len(passes) / (beats * 4), 2),
+            "tokens_per_pass_p50": tokens[len(tokens) // 2], "tokens_per_pass_max": tokens[-1],
+            "cpu_per_frame_mean_ms": round(1000 * frame_cpu / (beats * 4), 3),
+            "model_share_of_frame_cpu": round(sum(s for _, s in passes) / frame_cpu, 3)})
+    return {"one_session": alone, "together": together}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a run directory (default: random cpu-small)")
@@ -250,7 +331,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--concurrent-beats", type=float, default=16,
                         help="length of the concurrent runs in beats (at 120 BPM)")
-    parser.add_argument("--cases", default="single,concurrent,round_trip",
+    parser.add_argument("--cases", default="single,concurrent,round_trip",  # floor: opt-in
                         help="comma-separated cases to run")
     args = parser.parse_args()
     cases = set(args.cases.split(","))
@@ -268,6 +349,8 @@ def main() -> None:
         "draft_tokens": DRAFT_TOKENS,
         "single": [], "concurrent": [], "round_trip": [],
     }
+    if "floor" in cases:
+        results["floor"] = run_floor(model, args.concurrent_beats)
     for lookahead in (4, 8) if "single" in cases else ():
         for mode in MODES:
             settings = JamSettings(lookahead=lookahead, commit=2, count_in=2, listen=0, seed=0)
