@@ -13,7 +13,7 @@ def test_keeping_a_guess_or_resampling_gives_the_model_distribution(model):
     decoder = Decoder(model, generator, chord_temperature=0.7, melody_temperature=0.0)
     decoder.tokens = [1, spec.chord_on("C"), spec.melody_silence]  # position 3 is a chord
     row = torch.randn(spec.vocab_size, generator=torch.Generator().manual_seed(1)) * 2
-    mask = decoder._mask("chord", spec.chord_on("C"))[0]
+    mask = decoder.tables["chord"].masks[spec.chord_on("C")][0]
     expected = (row.masked_fill(~mask, float("-inf")) / 0.7).softmax(-1)
     guess = spec.chord_hold("C")
     draws = 6000

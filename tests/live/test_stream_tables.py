@@ -41,7 +41,7 @@ def test_the_decoder_reads_its_masks_from_the_tables(model):
     spec = model.spec
     for stream in ("chord", "melody"):
         for previous in (BOS, spec.chord_silence, spec.chord_on("C"), spec.melody_on(60)):
-            assert torch.equal(decoder._mask(stream, previous),
+            assert torch.equal(decoder.tables[stream].masks[previous],
                                allowed_mask(spec, stream, torch.tensor([previous])))
 
 

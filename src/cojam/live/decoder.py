@@ -219,11 +219,6 @@ class Decoder:
         self.fed += fed
         self.chosen += chosen
 
-    def _mask(self, stream: str, previous: int) -> torch.Tensor:
-        """(1, V) the tokens that may follow ``previous`` in ``stream``: read-only, built
-        once per vocabulary and shared by every session (a pass walks many of them)."""
-        return self.tables[stream].masks[previous]
-
     def _choose(self, row: torch.Tensor, position: int, guess: int) -> int:
         """The token at ``position`` from its logits ``row`` (V,): ``guess`` if the model
         keeps it (see the module docstring), else the model's own choice."""
