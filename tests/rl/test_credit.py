@@ -290,3 +290,45 @@ def test_the_marginal_term_pays_the_chords_the_policy_neglects(rl_spec: TokenSpe
 def test_the_marginal_term_needs_expected_credit() -> None:
     with pytest.raises(ValueError, match="marginal_weight"):
         dataclasses.replace(TINY_PPO, frame_credit="sampled", marginal_weight=1.0)
+
+
+def test_each_group_of_rows_is_pulled_towards_its_own_vocabulary(rl_spec: TokenSpec) -> None:
+    """Row 0 (a data row) plays C 90% and G 10%, row 1 (a folk row) G 90% and C 10%.
+    Each group's q is its own rows' and its target its own (data: C and G equally; folk:
+    G 80%, C 20%); padding and a row in no group get nothing."""
+    config = dataclasses.replace(TINY_PPO, frame_credit="expected", marginal_weight=1.0,
+                                 marginal_clip=10.0)
+    c, g = rl_spec.chord_on("C"), rl_spec.chord_on("G")
+    index = {s: i for i, s in enumerate(rl_spec.chords)}
+
+    def marginal(share_c: float, share_g: float) -> torch.Tensor:
+        target = torch.full((len(rl_spec.chords) + 1,), 1e-12)
+        target[index["C"]], target[index["G"]] = share_c, share_g
+        return target
+
+    p = torch.full((3, 2, rl_spec.vocab_size), 1e-30)
+    p[0, :, c], p[0, :, g] = 0.9, 0.1
+    p[1, :, c], p[1, :, g] = 0.1, 0.9
+    p[2, :, c] = 1.0
+    log_p = p.log()
+    mask = torch.tensor([[True, True], [True, False], [True, True]])
+    data_rows, folk_rows = torch.tensor([True, False, False]), torch.tensor([False, True, False])
+    groups = [(data_rows, marginal(0.5, 0.5)), (folk_rows, marginal(0.2, 0.8))]
+    rewards = credit.vocabulary_rewards(log_p, groups, mask, rl_spec, config)
+    assert rewards[0, 0, c].item() == pytest.approx(np.log(0.5 / 0.9), abs=1e-4)
+    assert rewards[0, 1, g].item() == pytest.approx(np.log(0.5 / 0.1), abs=1e-4)
+    assert rewards[1, 0, c].item() == pytest.approx(np.log(0.2 / 0.1), abs=1e-4)
+    assert rewards[1, 0, g].item() == pytest.approx(np.log(0.8 / 0.9), abs=1e-4)
+    assert rewards[1, 1].abs().sum().item() == 0.0  # padding
+    assert rewards[2].abs().sum().item() == 0.0  # in no group
+    # pooled against one target (melody_vocabulary "data"): q over the three real frames
+    pooled = credit.vocabulary_rewards(log_p, [(data_rows | folk_rows, marginal(0.5, 0.5))],
+                                       mask, rl_spec, config)
+    assert pooled[1, 0, c].item() == pytest.approx(np.log(0.5 / (1.9 / 3)), abs=1e-4)
+    assert pooled[0, 0, g].item() == pytest.approx(np.log(0.5 / (1.1 / 3)), abs=1e-4)
+
+
+def test_the_teacher_vocabulary_needs_the_teacher() -> None:
+    with pytest.raises(ValueError, match="melody_vocabulary"):
+        dataclasses.replace(TINY_PPO, frame_credit="expected", marginal_weight=1.0,
+                            melody_vocabulary="teacher", distill_coef=0.0)
