@@ -21,7 +21,9 @@ Cases:
   tick, one token per call: the stateless baseline);
 - ``concurrent``: 1, 4, 16 and 32 sessions ticking every frame in real time at 120 BPM,
   latency from the moment the tick was due to its plan (so it counts waiting for the
-  model). ``unbatched``: each session runs its own model calls, on a pool of worker
+  model). Each session plans past its commit horizon after its answer
+  (``JamSession.extend``), as the server does; that work counts in the CPU figures, not
+  in the latency. ``unbatched``: each session runs its own model calls, on a pool of worker
   threads (one per core, as the server runs them); ``batched``: all sessions' ticks of a
   frame run together, one shared model pass per round of calls
   (``cojam.live.batching.tick_together``, on one thread). ``cpu_per_frame_*``: the CPU
@@ -61,7 +63,7 @@ from websockets.sync.client import connect
 import cojam.live.batching as batching
 from cojam.configs import from_dict, load_recipe
 from cojam.data.tokens import TokenSpec
-from cojam.live.batching import tick_together
+from cojam.live.batching import extend_together, tick_together
 from cojam.live.decoder import DRAFT_TOKENS
 from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
 from cojam.live.server import create_app, serving_in_background
@@ -115,6 +117,7 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
                          draft_tokens=draft)
     events = scripted_melody(beats)
     latencies, cpu, replans, kept, rebuilds, fed, stale, calls = [], [], 0, 0, 0, [], 0, []
+    extension_cpu: list[float] = []
     for frame in range(int(beats * 4)):
         beat = frame / 4
         while events and events[0][0] <= beat:
@@ -124,6 +127,9 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
         plan = session.tick(beat)
         latencies.append(time.perf_counter() - started)
         cpu.append(time.thread_time() - started_cpu)
+        started_cpu = time.thread_time()
+        session.extend()  # after the answer, as the server does
+        extension_cpu.append(time.thread_time() - started_cpu)
         replans += plan.report.replanned_from is not None
         kept += plan.report.replanned_from is None and not plan.report.prefilled
         rebuilds += plan.report.prefilled
@@ -132,7 +138,10 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
         stale += plan.report.stale_frames > 0
     warm = latencies[4:]  # the first ticks allocate and warm up kernels
     cpu_times = {f"cpu_{k}": v for k, v in percentiles(cpu[4:]).items() if k != "ticks"}
-    return {**percentiles(warm), **cpu_times, "replanned_ticks": replans, "kept_plan_ticks": kept,
+    extension = {f"extension_cpu_{k}": v for k, v in percentiles(extension_cpu[4:]).items()
+                 if k in ("p50_ms", "p99_ms")}
+    return {**percentiles(warm), **cpu_times, **extension, "replanned_ticks": replans,
+            "kept_plan_ticks": kept,
             "rebuilt_ticks": rebuilds, "ticks_with_stale_tail": stale,
             "mean_tokens_fed": round(statistics.fmean(fed), 1),
             "mean_model_calls": round(statistics.fmean(calls), 2), "max_model_calls": max(calls)}
@@ -168,10 +177,12 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
         hear(index, frame / 4)
         began = time.thread_time()
         jams[index].tick(frame / 4)
+        answered = time.perf_counter()
+        jams[index].extend()  # after the answer, as the server does
         with lock:
             frame_cpu[frame] += time.thread_time() - began
             if frame >= 4:
-                latencies.append(time.perf_counter() - due)
+                latencies.append(answered - due)
 
     if batched:
         for frame in range(int(beats * 4)):
@@ -186,6 +197,7 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
 
             began = time.thread_time()
             tick_together([(jam, frame / 4) for jam in jams], finished)
+            extend_together(jams)  # after the answers, as the server does
             frame_cpu[frame] = time.thread_time() - began
         return {"sessions": sessions, "mode": "batched", "threads": 1, "tempo": tempo,
                 **percentiles(latencies), **cpu_summary()}
@@ -255,7 +267,7 @@ def run_floor(model: OnlineModel, beats: float) -> dict:
     """Model calls per tick and the CPU of one call (one session), and the model passes'
     share of a frame's CPU (sessions ticked together); see the module docstring."""
     settings = JamSettings(lookahead=4, commit=2, count_in=2, listen=0)
-    ticks, calls = [], []
+    ticks, calls, extension_calls = [], [], []
     for seed in range(4):
         session = JamSession(model, JamSettings(**{**settings.__dict__, "seed": seed}))
         events = scripted_melody(beats, seed=seed)
@@ -265,9 +277,12 @@ def run_floor(model: OnlineModel, beats: float) -> dict:
                 (session.note_on if is_on else session.note_off)(pitch, at)
             began = time.thread_time()
             plan = session.tick(frame / 4)
+            answered = time.thread_time()
+            session.extend()
             if frame >= 4:
-                ticks.append(time.thread_time() - began)
+                ticks.append(answered - began)
                 calls.append(plan.report.forwards)
+                extension_calls.append(session.decoder.calls - plan.report.forwards)
     cache = model.new_cache(1)
     forward_alone(model, Forward(cache, [model.spec.melody_silence] * 200))
 
@@ -280,11 +295,13 @@ def run_floor(model: OnlineModel, beats: float) -> dict:
             samples.append(time.thread_time() - began)
         return round(1000 * statistics.median(samples), 3)
 
-    ordered = sorted(calls)
+    ordered, after = sorted(calls), sorted(extension_calls)
     alone = {"tick_cpu": percentiles(ticks),
              "calls_per_tick_p50": ordered[len(ordered) // 2],
              "calls_per_tick_p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
              "calls_per_tick_max": ordered[-1],
+             "calls_after_answer_p50": after[len(after) // 2],
+             "calls_after_answer_max": after[-1],
              "one_call_cpu_ms_by_tokens": {n: one_call(n) for n in (1, 2, 8, 25)}}
     together = []
     served = batching.forward_together
@@ -311,6 +328,7 @@ def run_floor(model: OnlineModel, beats: float) -> dict:
                         (jam.note_on if is_on else jam.note_off)(pitch, at)
                 began = time.thread_time()
                 tick_together([(jam, frame / 4) for jam in jams])
+                extend_together(jams)
                 frame_cpu += time.thread_time() - began
         finally:
             batching.forward_together = served

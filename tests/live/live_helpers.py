@@ -27,9 +27,10 @@ def tiny_model(max_frames: int = 128, seed: int = 0) -> OnlineModel:
 
 
 def play(session: JamSession, notes: list[tuple[int, float, float]], until: float,
-         step: float = 0.25) -> list:
+         step: float = 0.25, extend: bool = False) -> list:
     """Tick ``session`` every ``step`` beats up to ``until``, sending each (pitch, onset,
-    end) note as the clock reaches it; returns the plans."""
+    end) note as the clock reaches it (with ``extend``, planning on after each answer as
+    the server does; else each tick does the last one's); returns the plans."""
     events = sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes])
     plans, beat = [], 0.0
     while beat <= until + 1e-9:
@@ -37,6 +38,8 @@ def play(session: JamSession, notes: list[tuple[int, float, float]], until: floa
             at, is_on, pitch = events.pop(0)
             (session.note_on if is_on else session.note_off)(pitch, at)
         plans.append(session.tick(beat))
+        if extend:
+            session.extend()
         beat += step
     return plans
 

@@ -1,5 +1,6 @@
 """Sessions whose model calls share one pass plan exactly as they do alone: same seed,
-same events, same plans, commitments and tokens (the engine alone is the reference)."""
+same events, same plans, commitments and tokens (the engine alone is the reference),
+each planning on after its answer (``extend``) as the server does."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from live_helpers import melody, settings, tiny_model
 from websockets.sync.client import connect
 
 import cojam.live.batching as batching
-from cojam.live.batching import Batcher, run_pass, tick_together
+from cojam.live.batching import Batcher, extend_together, run_pass, tick_together
 from cojam.live.engine import JamSession
 from cojam.live.fair_share import Account, FairShare
 from cojam.live.server import create_app, serving_in_background
@@ -71,6 +72,7 @@ def test_sessions_ticked_together_plan_exactly_as_alone(models, monkeypatch):
         for beat in script.beats:
             script.before(beat)
             plans.append(record(script.session.tick(beat)))
+            script.session.extend()
         alone.append((plans, script.session))
 
     passes = []
@@ -93,6 +95,7 @@ def test_sessions_ticked_together_plan_exactly_as_alone(models, monkeypatch):
                 indices.append(index)
         for index, plan in zip(indices, tick_together(ticks), strict=True):
             together[index].append(record(plan))
+        extend_together([session for session, _ in ticks])
 
     for (plans, session), script, batched in zip(alone, scripts, together, strict=True):
         assert batched == plans
@@ -160,6 +163,7 @@ def test_sessions_waiting_for_a_pass_share_the_next_one(models, monkeypatch):
         for beat in alone.beats[:6]:
             alone.before(beat)
             plans.append(record(alone.session.tick(beat)))
+            alone.session.extend()
         expected.append(plans)
     planned: list[list[tuple]] = [[] for _ in scripts]
 
@@ -173,6 +177,7 @@ def test_sessions_waiting_for_a_pass_share_the_next_one(models, monkeypatch):
             script.before(beat)
             plan = await batcher.tick(Account(2.0), script.session, beat)
             planned[index].append(record(plan))
+            await batcher.extend(Account(2.0), script.session)
 
     async def main() -> None:
         async with anyio.create_task_group() as tasks:

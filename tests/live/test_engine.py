@@ -7,7 +7,7 @@ import pytest
 import torch
 from live_helpers import melody, play, settings, tiny_model
 
-from cojam.live.engine import EngineError, JamSession, advance
+from cojam.live.engine import REPLAN_BUDGET, EngineError, JamSession, advance
 from cojam.models.online import OnlineModel
 
 
@@ -137,6 +137,38 @@ def test_a_small_budget_bounds_a_tick_and_changes_no_commitment(model):
         assert end >= plan.beat + 4
 
 
+def test_a_tick_answers_at_its_commit_horizon_and_plans_on_after(model):
+    """A tick's answer waits only for the calls up to its commit horizon; the rest of the
+    plan is made after it (``extend``, as the server does between ticks), or by the next
+    tick when nobody did: the same tokens and commitments either way, and every answer
+    still covers the lookahead."""
+    notes = melody(12, 12, start=1)
+    options = settings(lookahead=4, commit=1, count_in=1)
+    eager, lazy = JamSession(model, options), JamSession(model, options)
+    after, pending = [], []
+    events = sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes])
+    for frame in range(48):
+        beat = frame / 4
+        while events and events[0][0] <= beat:
+            at, is_on, pitch = events.pop(0)
+            for session in (eager, lazy):
+                (session.note_on if is_on else session.note_off)(pitch, at)
+        plan = eager.tick(beat)
+        lazy.tick(beat)
+        pending.append(eager.extension_pending)
+        eager.extend()
+        after.append(eager.decoder.calls - plan.report.forwards)
+        assert not eager.extension_pending
+        end = plan.chords[-1].onset + plan.chords[-1].duration
+        assert end >= beat + 4
+    lazy.extend()
+    assert eager.chords == lazy.chords
+    assert eager.tokens == lazy.tokens
+    assert all(pending[1:])
+    assert sum(after) > 0  # calls the answers did not wait for
+    assert max(after) <= REPLAN_BUDGET
+
+
 def test_drafting_chooses_several_tokens_per_model_call(model):
     """Verifying drafts keeps the distribution (same commitments as one token per call,
     greedy) with fewer model calls."""
@@ -186,7 +218,8 @@ def test_plan_is_kept_while_the_melody_is_as_expected_and_replanned_when_not():
     session = JamSession(silence_expecting_model(), settings(temperature=0.0, count_in=0))
     plans = play(session, [], until=3.75)
     assert all(p.report.replanned_from is None for p in plans[1:])
-    caught_up = next(i for i, p in enumerate(plans) if p.report.stale_frames == 0)
+    # a tick plans its newest frame after it answers (``extending``): one stale frame
+    caught_up = next(i for i, p in enumerate(plans) if p.report.stale_frames <= 1)
     assert all(p.report.sampled <= 2 for p in plans[caught_up + 1 :])
     session.note_on(64, 4.1)  # frame 16, not expected
     assert session.tick(4.0).report.replanned_from is None  # frame 16 is not final yet

@@ -5,7 +5,9 @@ without the melody agent), self-play, evaluation's batched generation, and live 
 
 ``test_decoding_golden.py`` checks that every path still plays exactly the tokens stored
 in ``decoding_golden.json``, which was written by the code before the paths shared one
-decoding loop::
+decoding loop (the live cases' ``stale`` frames were added when a tick began to answer
+before planning past its commit horizon; its tokens, commitments and model calls stayed
+as stored)::
 
     python tests/models/decoding_cases.py --write
 """
@@ -145,14 +147,18 @@ def jam(session: JamSession, beats: float, seed: int) -> dict[str, list]:
             events += [(beat, 1, pitch), (beat + 0.9 * length, 0, pitch)]
         beat += length
     events.sort()
-    calls = []
+    calls, stale = [], []
+    decoder = session.decoder
     for frame in range(int(beats * 4)):
         while events and events[0][0] <= frame / 4:
             at, is_on, pitch = events.pop(0)
             (session.note_on if is_on else session.note_off)(pitch, at)
         report = session.tick(frame / 4).report
-        calls.append([report.sampled, report.forwards, report.fed, report.stale_frames])
-    return {"chords": list(session.chords), "tokens": list(session.tokens), "calls": calls}
+        session.extend()  # as the server does after answering; the decoder counts both
+        calls.append([decoder.chosen, decoder.calls, decoder.fed])
+        stale.append(report.stale_frames)
+    return {"chords": list(session.chords), "tokens": list(session.tokens), "calls": calls,
+            "stale": stale}
 
 
 def live_cases() -> dict[str, list]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import anyio
 import torch
@@ -47,19 +48,22 @@ from cojam.models.row_cache import Forward, forward_together
 class Turn:
     """One session's part in a shared pass: resume its tick with ``answer`` and walk to
     its next model call, which the pass serves. ``result`` is that call's logits, or
-    None (the tick paused between slices), or the tick's ``Plan``."""
+    None (the tick paused between slices), or what the walk returned (the tick's
+    ``Plan``; True for ``extending``)."""
 
     model: OnlineModel
-    steps: Generator[Forward | None, torch.Tensor | None, Plan]
+    steps: Generator[Forward | None, torch.Tensor | None, Plan | bool]
     answer: torch.Tensor | None = None
     account: Account | None = None
-    result: torch.Tensor | Plan | None = None
+    result: torch.Tensor | Plan | bool | None = None
     error: Exception | None = None
     request: Forward | None = None
     done: bool = False
     """the pass that took this turn is over"""
     wake: anyio.Event = field(default_factory=anyio.Event)
     """set when the pass is over, or when this turn's task is to start the next one"""
+    ended: bool = False
+    """its walk has returned (``result`` is what it returned: a ``Plan``, or True)"""
 
 
 def run_pass(turns: list[Turn]) -> None:
@@ -78,7 +82,7 @@ def run_pass(turns: list[Turn]) -> None:
             turn.request = result
             calls.append(turn)
         else:
-            turn.result = result
+            turn.result, turn.ended = result, result is not None
     by_model: dict[int, list[Turn]] = {}
     for turn in calls:
         by_model.setdefault(id(turn.model), []).append(turn)
@@ -93,21 +97,31 @@ def tick_together(ticks: list[tuple[JamSession, float]],
     """Tick each (session, beat) in shared passes until every tick is done (a tick
     that pauses between slices just goes on in the next pass). ``finished(index,
     plan)`` is called as each tick ends. Returns the plans."""
-    turns = {i: Turn(session.model, session.ticking(beat))
-             for i, (session, beat) in enumerate(ticks)}
-    plans: list[Plan | None] = [None] * len(ticks)
+    return _together([(s.model, s.ticking(beat)) for s, beat in ticks], finished)
+
+
+def extend_together(sessions: list[JamSession]) -> None:
+    """Each session's planning after its last answer (``JamSession.extending``), in
+    shared passes: what a server does between ticks."""
+    _together([(s.model, s.extending()) for s in sessions])
+
+
+def _together(steps: list[tuple[OnlineModel, Generator]],
+              finished: Callable[[int, Plan], None] | None = None) -> list:
+    turns = {i: Turn(model, walk) for i, (model, walk) in enumerate(steps)}
+    results: list = [None] * len(steps)
     while turns:
         run_pass(list(turns.values()))
         for index, turn in list(turns.items()):
             if turn.error is not None:
                 raise turn.error
-            if isinstance(turn.result, Plan):
-                plans[index] = turn.result
+            if turn.ended:
+                results[index] = turn.result
                 del turns[index]
                 if finished is not None:
                     finished(index, turn.result)
             turn.answer = turn.result
-    return plans  # type: ignore[return-value]  # every tick ended
+    return results
 
 
 class Batcher:
@@ -125,12 +139,18 @@ class Batcher:
     async def tick(self, account: Account, session: JamSession, beat: float) -> Plan:
         """``session.tick(beat)``, one pass at a time, each shared with whatever other
         sessions wait for one."""
-        turn = Turn(session.model, session.ticking(beat), account=account)
+        return await self._walk(Turn(session.model, session.ticking(beat), account=account))
+
+    async def extend(self, account: Account, session: JamSession) -> None:
+        """``session.extend()`` (its planning after its answer) the same way."""
+        await self._walk(Turn(session.model, session.extending(), account=account))
+
+    async def _walk(self, turn: Turn) -> Any:
         while True:
             await self._take_part(turn)
             if turn.error is not None:
                 raise turn.error
-            if isinstance(turn.result, Plan):
+            if turn.ended:
                 return turn.result
             turn.answer = turn.result
 

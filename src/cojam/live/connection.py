@@ -8,7 +8,9 @@ needs no session) and a worker that acts on the session's messages strictly in o
 (``cojam.live.inbox``), so every ``plan`` answers its ``tick`` in order. The model runs in
 worker threads shared fairly between sessions (``cojam.live.fair_share``), one slice of a
 tick at a time, so a session that asks for more than its share slows only itself; the
-model calls of sessions that tick together share one pass (``cojam.live.batching``). When the
+model calls of sessions that tick together share one pass (``cojam.live.batching``). A tick
+is answered once its commitments are chosen; the session plans on past them after the
+answer is sent (``JamSession.extending``), unless another tick already waits. When the
 client stops, or the socket is closed for breaking the rules, the log is closed and the
 session's cache is dropped; when the socket just drops, the session is held for a grace
 period for its page to ``resume`` (``cojam.live.resume``).
@@ -374,6 +376,8 @@ class Connection:
         self.log.write("plan", beat=beat, ms=round(milliseconds, 3), chords=[
             [c.symbol, c.onset, c.duration, c.committed] for c in plan.chords])
         await self._send(plan_message(beat, plan.chords, milliseconds))
+        if not self.inbox.tick_waiting():  # else the next tick plans on first
+            await self._extend()
 
     async def _advance_to(self, beat: float) -> Plan | None:
         """Tick the engine to ``beat``, in ticks of at most the longest jump when the
@@ -391,6 +395,20 @@ class Connection:
                 if clock == beat:
                     return plan
         return None
+
+    async def _extend(self) -> None:
+        """Plan on past the commit horizon once the plan is sent (``JamSession.extending``),
+        in the time before the next tick; never left half done."""
+        assert self.engine is not None and self.account is not None
+        engine, account, batcher = self.engine, self.account, self.hub.batcher
+        with anyio.CancelScope(shield=True):
+            if batcher is not None:
+                await batcher.extend(account, engine)
+                return
+            steps = engine.extending()
+            while await self.hub.share.run(account, partial(advance, steps, None,
+                                                            engine.model)) is None:
+                pass
 
     async def _run_tick(self, beat: float) -> Plan:
         """One engine tick: with batching in shared passes (``cojam.live.batching``),

@@ -9,16 +9,21 @@ The client owns the clock. On every ``tick(beat)`` the session
    the expected one, everything from that frame on is dropped (``KVCache.truncate``);
    when it matches, the old continuation was sampled from exactly the same prefix and is
    kept as it is;
-3. continues the sequence: committed chords and real melody are fed as given, every other
-   token is sampled (chords *and* the expected melody, which is what lets it place
-   chords ahead of the present). It always reaches ``tick + commit``; beyond that it
-   makes at most ``replan_budget`` model calls per tick, so a tick's cost stays bounded
-   when the musician surprises the model: the far end of the plan then shows what the
-   previous plan had there, and the fresh part catches up over the next ticks. Tokens
-   are chosen several per model call, by drafting and verifying
-   (``cojam.live.decoder``), exactly as if one at a time;
+3. continues the sequence to ``tick + commit``: committed chords and real melody are fed
+   as given, every other token is sampled (chords *and* the expected melody, which is
+   what lets it place chords ahead of the present). Tokens are chosen several per model
+   call, by drafting and verifying (``cojam.live.decoder``), exactly as if one at a time;
 4. commits every chord frame before ``tick + commit``: from then on that frame's chord is
-   fed as given and never changes, whatever the musician plays next.
+   fed as given and never changes, whatever the musician plays next; and answers with
+   the plan;
+5. plans on towards ``tick + lookahead`` *after* answering (``extending``: the server
+   runs it while it waits for the next tick; a tick whose extension has not run yet
+   runs it first), with at most ``replan_budget`` model calls, so that work stays
+   bounded when the musician surprises the model. The plan's far end shows what the
+   last plan had there (or holds its last chord) until the fresh part catches up. Only
+   what the answer needs is on the tick's path: a surprise costs the calls up to the
+   commit horizon, not the whole re-plan. The tokens are the same as planning on before
+   answering would give (nothing is drawn in between), so the commitments are too.
 
 Why this is cheap: a tick feeds only the new real frames and samples only the dropped
 part of the plan, on top of the cached keys/values of the unchanged prefix; the whole
@@ -218,6 +223,8 @@ class JamSession:
             and self._frame(position) >= self.listen_end)
         self.last_beat: float | None = None
         self._reported_commits = 0
+        # the last tick's planning beyond the commit horizon, not yet run (``extending``)
+        self._extension: Generator[Forward, torch.Tensor, None] | None = None
 
     @property
     def tokens(self) -> list[int]:
@@ -246,8 +253,32 @@ class JamSession:
             raise EngineError(str(e)) from None
 
     def tick(self, beat: float) -> Plan:
-        """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``."""
+        """Advance the clock to ``beat`` and return the plan up to ``beat + lookahead``
+        (its far end planned on by ``extend``, or by the next tick)."""
         return serve_alone(self.ticking(beat), self.model)
+
+    def extend(self) -> None:
+        """Plan on beyond the last tick's commit horizon (``extending``), each call alone."""
+        serve_alone(self.extending(), self.model)
+
+    @property
+    def extension_pending(self) -> bool:
+        """Whether the last tick left planning for after its answer."""
+        return self._extension is not None
+
+    @torch.inference_mode()
+    def extending(self) -> Generator[Forward, torch.Tensor, bool]:
+        """The planning the last tick left for after its answer (towards its lookahead,
+        at most ``replan_budget`` model calls), as a generator of model calls like
+        ``ticking``; nothing when none is left. It returns True (so that ``advance``
+        tells its end from a pause). It must run to its end before the session is
+        touched again (the next tick runs it first if nobody did); the next plan shows
+        what it planned."""
+        extension, self._extension = self._extension, None
+        if extension is not None:
+            yield from extension
+            self._show(self.shown_from, self.shown_from + len(self.shown))
+        return True
 
     @torch.inference_mode()
     def ticking(self, beat: float) -> Generator[Forward | None, torch.Tensor | None, Plan]:
@@ -268,6 +299,7 @@ class JamSession:
         check_tick(self.last_beat, beat)
         decoder = self.decoder
         decoder.chosen = decoder.calls = decoder.fed = 0
+        yield from self.extending()  # the last tick's, if the server had no time for it
         replanned_from, prefilled, seconds = None, False, 0.0
         while beat - clock > self.settings.commit:
             clock += self.settings.commit
@@ -278,13 +310,9 @@ class JamSession:
             yield None
             resumed = time.perf_counter()
         now, end, dropped, rebuilt = yield from self._advance(beat, self.settings.lookahead,
-                                                              self.replan_budget)
+                                                              self.replan_budget, defer=True)
         self.last_beat = beat
-        fresh_end = min(end, self.window_start + len(self.tokens) // 2)
-        fresh = [self._chord_at(f) for f in range(now, fresh_end)]
-        older = self.shown[now - self.shown_from :] if now >= self.shown_from else []
-        self.shown = stitch(self.spec, fresh, older, end - now, now, self.grid)
-        self.shown_from = now
+        fresh_end = self._show(now, end)
         chords = chord_spans(self.spec, self.shown, now, self.span_onsets[now],
                              len(self.chords))
         report = TickReport(
@@ -298,12 +326,23 @@ class JamSession:
         )
         return Plan(beat, chords, self._new_commits(), report)
 
-    def _advance(self, beat: float, horizon: int, budget: int | None
+    def _show(self, now: int, end: int) -> int:
+        """The plan shown from frame ``now`` to ``end``: the sequence's chords as far as
+        it goes, then the last plan shown (``stitch``); returns where the fresh part
+        ends."""
+        fresh_end = min(end, self.window_start + len(self.tokens) // 2)
+        fresh = [self._chord_at(f) for f in range(now, fresh_end)]
+        older = self.shown[now - self.shown_from :] if now >= self.shown_from else []
+        self.shown = stitch(self.spec, fresh, older, end - now, now, self.grid)
+        self.shown_from = now
+        return fresh_end
+
+    def _advance(self, beat: float, horizon: int, budget: int | None, defer: bool = False
                  ) -> Generator[Forward, torch.Tensor, tuple[int, int, int | None, bool]]:
-        """Move the clock to ``beat``, plan towards ``horizon`` beats ahead (sampling at
-        most ``budget`` tokens past the commit horizon) and commit. Returns (present
-        frame, plan end frame, frame the old plan was dropped from, whether the sequence
-        was rebuilt)."""
+        """Move the clock to ``beat``, plan to the commit horizon, commit, and plan on
+        towards ``horizon`` beats ahead (at most ``budget`` model calls; with ``defer``,
+        left for ``extending``). Returns (present frame, plan end frame, frame the old
+        plan was dropped from, whether the sequence was rebuilt)."""
         per_beat = self.spec.frames_per_beat
         now = math.floor(beat * per_beat)
         end = math.ceil((beat + horizon) * per_beat)
@@ -323,9 +362,13 @@ class JamSession:
             dropped = self._drop_mispredicted(first_new)
         yield from self.decoder.filling(self._chord_position(commit_to - 1) + 1,
                                         self._given)  # commits
-        yield from self.decoder.filling(1 + 2 * (end - self.window_start), self._given,
-                                        budget)
         self._commit(commit_to)
+        extension = self.decoder.filling(1 + 2 * (end - self.window_start), self._given,
+                                         budget)
+        if defer:
+            self._extension = extension
+        else:
+            yield from extension
         return now, end, dropped, rebuild
 
     # ---------------------------------------------------------------- sequence

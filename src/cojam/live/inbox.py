@@ -62,6 +62,12 @@ class Inbox:
     def __len__(self) -> int:
         return len(self.items)
 
+    def tick_waiting(self) -> bool:
+        """Whether a tick waits (then the session's planning after its last answer is left
+        to that tick: the page keeps at most two ticks unanswered, and a second one
+        arriving while the first waited behind that planning would supersede it)."""
+        return any(isinstance(item, Tick) for item in self.items)
+
     def put(self, item: Item) -> Superseded | None:
         """Queue ``item``; returns the tick it superseded, if any. Raises ``InboxFull``."""
         if len(self.items) >= self.max_messages:
