@@ -138,12 +138,6 @@ class PPOConfig:
     only with ``frame_credit`` "expected")"""
     marginal_clip: float = 3.0
     """bound on the log-ratio of the chord-marginal term"""
-    melody_vocabulary: Literal["data", "teacher"] = "data"
-    """the chord marginal the vocabulary term pulls the melody-only rows towards: ``data``
-    pools them with the data rows against the training windows' marginal; ``teacher``
-    gives them their own, that of the offline teacher's accompaniment of the melody
-    cache's training windows (a folk tune's harmony is plainer than a chorale's; needs
-    the teacher, ``distill_coef`` > 0)"""
     invalid_hold_penalty: float = 10.0
     """per chord hold that continues nothing (the sampler's mask makes these impossible)"""
     excess_silence_penalty: float = 10.0
@@ -206,11 +200,6 @@ class PPOConfig:
         if self.marginal_weight and self.frame_credit != "expected":
             raise ValueError("marginal_weight needs frame_credit 'expected' (the policy's "
                              "chord marginal is its expectation over candidates)")
-        if self.melody_vocabulary not in ("data", "teacher"):
-            raise ValueError(f"melody_vocabulary {self.melody_vocabulary!r} is not 'data' "
-                             "or 'teacher'")
-        if self.melody_vocabulary == "teacher" and not self.distill_coef:
-            raise ValueError("melody_vocabulary 'teacher' needs the teacher (distill_coef > 0)")
         if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
                              f"minibatch_size {self.minibatch_size}")

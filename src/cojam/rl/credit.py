@@ -46,10 +46,7 @@ sounds c (``marginal_rewards``). q is the policy's expected marginal over the ba
 the term's gradient is that of ``-KL(q || p_data)``: it pulls mass off the chords the
 policy plays more often than the data (the collapse onto a few safe chords that
 note-in-chord rewards) and onto those it neglects. Chords the data never sounds get the
-smoothed count's low share, so the term cannot pay for inventing chords. Rows may be
-grouped, each group against its own target (``vocabulary_rewards``): with
-``melody_vocabulary`` "teacher" the melody-only rows (folk tunes) are pulled towards the
-chord marginal of the offline teacher's accompaniment of such tunes, not a chorale's.
+smoothed count's low share, so the term cannot pay for inventing chords.
 
 **Sequence terms** judge a whole window (the learned reward ensemble, the window rules,
 the discriminator); they are paid on the last chord and spread back by GAE with
@@ -291,19 +288,6 @@ def marginal_rewards(log_p: torch.Tensor, rows: torch.Tensor, mask: torch.Tensor
         -config.marginal_clip, config.marginal_clip)
     rewards = torch.zeros(spec.vocab_size, device=log_p.device, dtype=log_p.dtype)
     rewards[chord_tokens] = config.marginal_weight * ratio[classes[chord_tokens]]
-    return rewards
-
-
-def vocabulary_rewards(log_p: torch.Tensor,
-                       groups: list[tuple[torch.Tensor, torch.Tensor]], mask: torch.Tensor,
-                       spec: TokenSpec, config: PPOConfig) -> torch.Tensor:
-    """(B, T, V) the chord-vocabulary term of each group of rows ((B,) bool, target
-    marginal) against its own target, q each group's own expected marginal
-    (``marginal_rewards``); 0 on rows in no group and on padding."""
-    rewards = torch.zeros_like(log_p)
-    for rows, target in groups:
-        paid = marginal_rewards(log_p, rows, mask, target, spec, config)
-        rewards = rewards + paid * (mask & rows[:, None])[..., None]
     return rewards
 
 

@@ -51,8 +51,6 @@ from cojam.models.checkpoint import (
     save_weights,
     step_seed,
 )
-from cojam.models.generate import generate_rows
-from cojam.models.sampling import SamplingConfig
 from cojam.provenance import git_commit
 from cojam.rl import credit
 from cojam.rl.config import PPOConfig
@@ -190,25 +188,14 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
                   adversarial)
 
 
-@dataclasses.dataclass(frozen=True)
-class VocabularyTargets:
-    """The chord marginals the vocabulary term pulls the policy's towards: the training
-    windows' on the data rows; on the melody-only rows either the same (``melody`` None:
-    one marginal over all those rows) or the teacher's on the melody cache."""
-
-    data: torch.Tensor
-    melody: torch.Tensor | None = None
-
-
 @torch.no_grad()
-def expected_credit(models: RLModels, rollout: Rollout, batch: StepBatch, config: PPOConfig,
-                    data_rate: float | None = None,
-                    targets: VocabularyTargets | None = None) -> torch.Tensor | None:
+def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
+                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None
+                    ) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
-    (with ``targets``, also the chord-vocabulary term) on the batch's ``n_data`` rows with
-    a fixed melody, 0 on the others; None unless ``frame_credit = "expected"``
+    (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
+    (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
     (``credit.py``)."""
-    n_data = batch.n_data
     if config.frame_credit != "expected" or not n_data:
         return None
     spec, mask = models.policy.spec, rollout.mask
@@ -216,13 +203,10 @@ def expected_credit(models: RLModels, rollout: Rollout, batch: StepBatch, config
     log_p = masked_log_softmax(models.policy.head(rollout.hidden), frame_allowed(spec, chords))
     values = credit.candidate_rewards(rollout.melody, rollout.chords, mask, spec, config,
                                       data_rate)
-    index = torch.arange(len(mask), device=mask.device)
-    rows = index < n_data
-    if targets is not None and config.marginal_weight:
-        groups = ([(rows, targets.data)] if targets.melody is None else
-                  [(index < batch.n_real, targets.data),
-                   (rows & (index >= batch.n_real), targets.melody)])
-        values = values + credit.vocabulary_rewards(log_p, groups, mask, spec, config)
+    rows = torch.arange(len(mask), device=mask.device) < n_data
+    if data_marginal is not None and config.marginal_weight:
+        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
+        values = values + vocabulary * mask[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -337,44 +321,13 @@ def melody_batches(melody_data: Path | None, spec: TokenSpec, rows: int, config:
     return TrainBatches(examples, spec, rows, config.seed + 1, config.augment)
 
 
-def heard_chords(batches: TrainBatches, rows: list[np.ndarray] | None = None
-                 ) -> list[np.ndarray]:
-    """Chord rows (default: the training windows') as the policy meets them: in every
-    transposition that augmentation may pick (as they are without augmentation)."""
-    rows = [e.chords for e in batches.examples] if rows is None else rows
+def heard_chords(batches: TrainBatches) -> list[np.ndarray]:
+    """The training windows' chord rows as the policy meets them: in every transposition
+    that augmentation may pick (as they are without augmentation)."""
+    rows = [e.chords for e in batches.examples]
     if not batches.augment:
         return rows
     return [batches.tables[int(shift)][row] for shift in TRANSPOSITIONS for row in rows]
-
-
-TEACHER_WINDOWS = 512  # melody windows the teacher accompanies for its chord marginal
-
-
-def vocabulary_targets(models: RLModels, batches: TrainBatches,
-                       melodies: TrainBatches | None, config: PPOConfig, device: str
-                       ) -> VocabularyTargets | None:
-    """What the vocabulary term pulls towards (None without the term): the training
-    windows' chord marginal, and with ``melody_vocabulary`` "teacher" the marginal of
-    the teacher's accompaniment of up to ``TEACHER_WINDOWS`` training windows of the
-    melody cache (sampled once, seeded), each as augmentation may transpose it."""
-    if not config.marginal_weight:
-        return None
-    spec = models.policy.spec
-    data = credit.data_chord_marginal(heard_chords(batches), spec)
-    if config.melody_vocabulary != "teacher" or melodies is None:
-        return VocabularyTargets(data)
-    if models.teacher is None:
-        raise ValueError("melody_vocabulary 'teacher' needs the teacher (distill_coef > 0)")
-    examples = melodies.examples
-    pick = np.random.default_rng(config.seed).permutation(len(examples))[:TEACHER_WINDOWS]
-    rows = [examples[i].melody for i in sorted(pick)]
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    chords = generate_rows(models.teacher, rows, [order[k : k + 64]
-                                                  for k in range(0, len(order), 64)],
-                           SamplingConfig(), generator)
-    return VocabularyTargets(data, credit.data_chord_marginal(heard_chords(melodies, chords),
-                                                             spec))
 
 
 def new_optimizer(models: RLModels, config: PPOConfig) -> torch.optim.Optimizer:
@@ -399,7 +352,7 @@ def run_record(config: PPOConfig, runs: dict[str, Path | None], reward_runs: Seq
 
 def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: Scored,
                   config: PPOConfig, data_rate: float | None,
-                  vocabulary: VocabularyTargets | None = None
+                  data_marginal: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """(value head's outputs (B, T, 2), normalised advantages (B, T), the value head's
     targets (B, T, 2), expected-credit advantages (B, T, V) or None): each kind of term
@@ -409,7 +362,8 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     attacks = credit.span_starts(rollout.chords, models.policy.spec)
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
-    expected = expected_credit(models, rollout, batch, config, data_rate, vocabulary)
+    expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
+                               data_marginal)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
@@ -448,7 +402,8 @@ def train_rl(
     optimizer = new_optimizer(models, config)
     data_rate = (credit.data_change_rate([e.chords for e in batches.examples], spec)
                  if config.rhythm_weight else None)
-    vocabulary = vocabulary_targets(models, batches, melodies, config, device)
+    data_marginal = (credit.data_chord_marginal(heard_chords(batches), spec)
+                     if config.marginal_weight else None)
     log(f"rl: {len(batches.examples)} training windows, policy of "
         f"{sum(p.numel() for p in models.policy.parameters()):,} parameters on {device}")
     runs = {"data": data_dir, "mle_run": mle_run, "teacher_run": teacher_run,
@@ -469,7 +424,7 @@ def train_rl(
             scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
                            data_rate)  # 2. rewards
             values, advantages, targets, expected = assign_credit(  # 3. advantages
-                models, rollout, batch, scored, config, data_rate, vocabulary)
+                models, rollout, batch, scored, config, data_rate, data_marginal)
             tick = time.perf_counter()  # 4. update
             updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
                                     config, step, expected)
