@@ -20,9 +20,9 @@ import torch
 
 from cojam.data.cache import load_spec
 from cojam.eval.metrics import per_beat_harmony
-from cojam.eval.model_systems import Sampling, batched_generation, load_accompanist
+from cojam.eval.model_systems import Sampling, load_accompanist, model_system
 from cojam.eval.pieces import Piece, load_pieces
-from cojam.eval.reference_systems import one_chord, rule_causal, tonic_causal
+from cojam.eval.reference_systems import baseline_systems
 from cojam.rewards.frames import frame_view
 
 
@@ -54,13 +54,11 @@ def main() -> None:
     torch.set_num_threads(1)
     spec = load_spec(args.vocab or args.data)
     pieces = load_pieces(args.data, args.split, spec, 256, args.limit_songs)
-    systems = {"one_chord": lambda p, s: one_chord(p, s, spec),
-               "tonic_causal": lambda p, s: tonic_causal(p, s, spec),
-               "rule_causal": lambda p, s: rule_causal(p, s, spec)}
+    baselines = baseline_systems(spec)
+    systems = {name: baselines[name] for name in ("one_chord", "tonic_causal", "rule_causal")}
     for entry in args.model:
         name, run = entry.split("=", 1)
-        model, _ = load_accompanist(Path(run), spec)
-        systems[name] = lambda p, s, m=model: batched_generation(m, p, s, Sampling())
+        systems[name] = model_system(load_accompanist(Path(run), spec)[0], Sampling())
     result = {"data": str(args.data), "split": args.split, "songs": args.limit_songs,
               "samples": args.samples, "systems": {}}
     for name, system in systems.items():
