@@ -139,13 +139,17 @@ class Batcher:
     async def tick(self, account: Account, session: JamSession, beat: float) -> Plan:
         """``session.tick(beat)``, one pass at a time, each shared with whatever other
         sessions wait for one."""
-        return await self._walk(Turn(session.model, session.ticking(beat), account=account))
+        return await self.walk(account, session.model, session.ticking(beat))
 
     async def extend(self, account: Account, session: JamSession) -> None:
         """``session.extend()`` (its planning after its answer) the same way."""
-        await self._walk(Turn(session.model, session.extending(), account=account))
+        await self.walk(account, session.model, session.extending())
 
-    async def _walk(self, turn: Turn) -> Any:
+    async def walk(self, account: Account, model: OnlineModel,
+                   steps: Generator[Forward | None, torch.Tensor | None, Any]) -> Any:
+        """Run ``steps`` (a session's ``ticking`` or ``extending``) to its end in shared
+        passes; what it returns."""
+        turn = Turn(model, steps, account=account)
         while True:
             await self._take_part(turn)
             if turn.error is not None:

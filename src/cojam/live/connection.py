@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Generator
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -399,28 +400,25 @@ class Connection:
     async def _extend(self) -> None:
         """Plan on past the commit horizon once the plan is sent (``JamSession.extending``),
         in the time before the next tick; never left half done."""
-        assert self.engine is not None and self.account is not None
-        engine, account, batcher = self.engine, self.account, self.hub.batcher
+        assert self.engine is not None
         with anyio.CancelScope(shield=True):
-            if batcher is not None:
-                await batcher.extend(account, engine)
-                return
-            steps = engine.extending()
-            while await self.hub.share.run(account, partial(advance, steps, None,
-                                                            engine.model)) is None:
-                pass
+            await self._walk(self.engine.extending())
 
     async def _run_tick(self, beat: float) -> Plan:
-        """One engine tick: with batching in shared passes (``cojam.live.batching``),
-        else slice by slice, each slice in its fair turn and running its own model
-        calls."""
+        """One engine tick (``_walk``)."""
+        assert self.engine is not None
+        return await self._walk(self.engine.ticking(beat))
+
+    async def _walk(self, steps: Generator) -> Any:
+        """Run a walk of the engine's (``ticking``, ``extending``) to its end: with
+        batching in shared passes (``cojam.live.batching``), else slice by slice, each
+        slice in its fair turn and running its own model calls; what it returns."""
         assert self.engine is not None and self.account is not None
         engine, account, batcher = self.engine, self.account, self.hub.batcher
         if batcher is not None:
-            return await batcher.tick(account, engine, beat)
-        steps = engine.ticking(beat)
+            return await batcher.walk(account, engine.model, steps)
         while True:
-            plan = await self.hub.share.run(account, partial(advance, steps, None,
-                                                             engine.model))
-            if plan is not None:
-                return plan
+            result = await self.hub.share.run(account, partial(advance, steps, None,
+                                                               engine.model))
+            if result is not None:
+                return result
