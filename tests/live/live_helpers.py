@@ -26,12 +26,17 @@ def tiny_model(max_frames: int = 128, seed: int = 0) -> OnlineModel:
     return OnlineModel(spec, config).eval()
 
 
+def note_events(notes: list[tuple[int, float, float]]) -> list[tuple[float, int, int]]:
+    """(beat, 1 for on / 0 for off, pitch) of each (pitch, onset, end) note, in time order."""
+    return sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes])
+
+
 def play(session: JamSession, notes: list[tuple[int, float, float]], until: float,
          step: float = 0.25, extend: bool = False) -> list:
     """Tick ``session`` every ``step`` beats up to ``until``, sending each (pitch, onset,
     end) note as the clock reaches it (with ``extend``, planning on after each answer as
     the server does; else each tick does the last one's); returns the plans."""
-    events = sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes])
+    events = note_events(notes)
     plans, beat = [], 0.0
     while beat <= until + 1e-9:
         while events and events[0][0] <= beat:

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 import torch
-from live_helpers import melody, settings, tiny_model
+from live_helpers import melody, note_events, settings, tiny_model
 from websockets.sync.client import connect
 
 import cojam.live.batching as batching
@@ -48,8 +48,7 @@ class Script:
         self.session = JamSession(models[model], jam)
         self.beats = [step * k for k in range(ticks)]
         notes = melody(seed, self.beats[-1] + 1, start=1.0)
-        self.events = sorted([(on, 1, p) for p, on, _ in notes]
-                             + [(off, 0, p) for p, _, off in notes])
+        self.events = note_events(notes)
 
     def before(self, beat: float) -> None:
         while self.events and self.events[0][0] <= beat:

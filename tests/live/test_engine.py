@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from live_helpers import melody, play, settings, tiny_model
+from live_helpers import melody, note_events, play, settings, tiny_model
 
 from cojam.live.engine import REPLAN_BUDGET, EngineError, JamSession, advance
 from cojam.models.online import OnlineModel
@@ -146,7 +146,7 @@ def test_a_tick_answers_at_its_commit_horizon_and_plans_on_after(model):
     options = settings(lookahead=4, commit=1, count_in=1)
     eager, lazy = JamSession(model, options), JamSession(model, options)
     after, pending = [], []
-    events = sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes])
+    events = note_events(notes)
     for frame in range(48):
         beat = frame / 4
         while events and events[0][0] <= beat:
