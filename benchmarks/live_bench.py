@@ -95,6 +95,14 @@ def scripted_melody(beats: float, seed: int = 0) -> list[tuple[float, int, int]]
     return sorted(events)
 
 
+def hear(session: JamSession, events: list[tuple[float, int, int]], beat: float) -> None:
+    """Send ``session`` the notes of ``events`` (``scripted_melody``) up to ``beat``,
+    taking them off the list."""
+    while events and events[0][0] <= beat:
+        at, pitch, is_on = events.pop(0)
+        (session.note_on if is_on else session.note_off)(pitch, at)
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -120,9 +128,7 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
     extension_cpu: list[float] = []
     for frame in range(int(beats * 4)):
         beat = frame / 4
-        while events and events[0][0] <= beat:
-            at, pitch, is_on = events.pop(0)
-            (session.note_on if is_on else session.note_off)(pitch, at)
+        hear(session, events, beat)
         started, started_cpu = time.perf_counter(), time.thread_time()
         plan = session.tick(beat)
         latencies.append(time.perf_counter() - started)
@@ -167,14 +173,8 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
                 "cpu_per_frame_p99_ms": round(1000 * cpu[min(len(cpu) - 1,
                                                              int(0.99 * len(cpu)))], 3)}
 
-    def hear(index: int, beat: float) -> None:
-        events = melodies[index]
-        while events and events[0][0] <= beat:
-            at, pitch, is_on = events.pop(0)
-            (jams[index].note_on if is_on else jams[index].note_off)(pitch, at)
-
     def tick(index: int, frame: int, due: float) -> None:
-        hear(index, frame / 4)
+        hear(jams[index], melodies[index], frame / 4)
         began = time.thread_time()
         jams[index].tick(frame / 4)
         answered = time.perf_counter()
@@ -189,7 +189,7 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
             due = start + frame * seconds_per_frame
             time.sleep(max(0.0, due - time.perf_counter()))
             for i in range(sessions):
-                hear(i, frame / 4)
+                hear(jams[i], melodies[i], frame / 4)
 
             def finished(_: int, __: object, frame: int = frame, due: float = due) -> None:
                 if frame >= 4:
@@ -272,9 +272,7 @@ def run_floor(model: OnlineModel, beats: float) -> dict:
         session = JamSession(model, JamSettings(**{**settings.__dict__, "seed": seed}))
         events = scripted_melody(beats, seed=seed)
         for frame in range(int(beats * 4)):
-            while events and events[0][0] <= frame / 4:
-                at, pitch, is_on = events.pop(0)
-                (session.note_on if is_on else session.note_off)(pitch, at)
+            hear(session, events, frame / 4)
             began = time.thread_time()
             plan = session.tick(frame / 4)
             answered = time.thread_time()
@@ -323,9 +321,7 @@ def run_floor(model: OnlineModel, beats: float) -> dict:
         try:
             for frame in range(int(beats * 4)):
                 for jam, events in zip(jams, melodies, strict=True):
-                    while events and events[0][0] <= frame / 4:
-                        at, pitch, is_on = events.pop(0)
-                        (jam.note_on if is_on else jam.note_off)(pitch, at)
+                    hear(jam, events, frame / 4)
                 began = time.thread_time()
                 tick_together([(jam, frame / 4) for jam in jams])
                 extend_together(jams)
