@@ -125,6 +125,7 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
                          draft_tokens=draft)
     events = scripted_melody(beats)
     latencies, cpu, replans, kept, rebuilds, fed, stale, calls = [], [], 0, 0, 0, [], 0, []
+    moves = 0
     extension_cpu: list[float] = []
     for frame in range(int(beats * 4)):
         beat = frame / 4
@@ -137,8 +138,10 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
         session.extend()  # after the answer, as the server does
         extension_cpu.append(time.thread_time() - started_cpu)
         replans += plan.report.replanned_from is not None
-        kept += plan.report.replanned_from is None and not plan.report.prefilled
+        kept += (plan.report.replanned_from is None and not plan.report.prefilled
+                 and not plan.report.moved)
         rebuilds += plan.report.prefilled
+        moves += plan.report.moved
         fed.append(plan.report.fed)
         calls.append(plan.report.forwards)
         stale += plan.report.stale_frames > 0
@@ -148,7 +151,7 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
                  if k in ("p50_ms", "p99_ms")}
     return {**percentiles(warm), **cpu_times, **extension, "replanned_ticks": replans,
             "kept_plan_ticks": kept,
-            "rebuilt_ticks": rebuilds, "ticks_with_stale_tail": stale,
+            "rebuilt_ticks": rebuilds, "window_moves": moves, "ticks_with_stale_tail": stale,
             "mean_tokens_fed": round(statistics.fmean(fed), 1),
             "mean_model_calls": round(statistics.fmean(calls), 2), "max_model_calls": max(calls)}
 

@@ -32,6 +32,7 @@ from cojam.models.online import OnlineModel
 from cojam.models.row_cache import Forward
 from cojam.models.sampling import allowed_mask, keep_or_sample
 from cojam.models.speculative import verifying
+from cojam.models.transformer import KVCache
 
 DRAFT_TOKENS = 24  # guesses verified per model call (1: one token per call)
 
@@ -122,6 +123,15 @@ class Decoder:
         self.tokens = list(tokens)
         self.cache.truncate(0)
         self.dropped = {}
+
+    def take_over(self, tokens: list[int], cache: KVCache) -> KVCache:
+        """Start over from ``tokens``, whose first ``cache.length`` tokens ``cache``
+        already holds (the rest are fed on the next call); returns the old cache."""
+        old, self.cache = self.cache, cache
+        self.tokens = list(tokens)
+        self.cache.truncate(min(self.cache.length, len(tokens) - 1))
+        self.dropped = {}
+        return old
 
     def truncate(self, length: int) -> None:
         """Forget ``tokens[length:]``, keeping them as guesses for the next fill."""

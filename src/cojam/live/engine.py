@@ -49,9 +49,11 @@ frame can only continue the chord before it; the decoder feeds that token withou
 choosing it.
 
 Long sessions: the model reads at most ``max_frames`` frames. When the plan would run past
-that, the sequence is rebuilt from a bar line about ``max_frames / 2`` frames before the
-plan's end (real melody and committed chords only) and prefilled in one pass; this
-happens once every ~``max_frames / 2`` frames.
+that, the sequence moves to a bar line about ``max_frames / 2`` frames before the plan's
+end, holding only real melody and committed chords from there; this happens once every
+~``max_frames / 2`` frames. That sequence is prepared after earlier answers
+(``cojam.live.next_window``), so the tick that moves feeds only its last few frames; when
+none is ready (a jump of the clock, no cache reuse) it is prefilled in one pass.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ from cojam.data.tokens import BOS
 from cojam.live.decoder import DRAFT_TOKENS, Decoder
 from cojam.live.harmonic_rhythm import DEFAULT_RHYTHM, grid_frames, may_change
 from cojam.live.melody_input import MelodyInput, MelodyInputError
+from cojam.live.next_window import NextWindow
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
 from cojam.models.online import OnlineModel
 from cojam.models.row_cache import Forward, forward_alone, serve_alone
@@ -154,8 +157,12 @@ class TickReport:
     stale_frames: int
     """frames at the end of the plan shown from an earlier plan (the budget ran out)"""
     prefilled: bool
-    """the sequence was rebuilt and prefilled (first tick, window shift, or no reuse)"""
+    """the sequence was rebuilt and prefilled (first tick, a window move with no prepared
+    window, or no reuse)"""
     seconds: float
+    moved: bool
+    """the window moved to a later bar line (prefilled, or taken over from the window
+    prepared after earlier answers)"""
 
 
 @dataclass(frozen=True)
@@ -225,6 +232,8 @@ class JamSession:
         self._reported_commits = 0
         # the last tick's planning beyond the commit horizon, not yet run (``extending``)
         self._extension: Generator[Forward, torch.Tensor, None] | None = None
+        # the window the sequence moves to next, prepared after answers (reuse only)
+        self._next = NextWindow(model.new_cache(1)) if reuse_cache else None
 
     @property
     def tokens(self) -> list[int]:
@@ -300,17 +309,18 @@ class JamSession:
         decoder = self.decoder
         decoder.chosen = decoder.calls = decoder.fed = 0
         yield from self.extending()  # the last tick's, if the server had no time for it
-        replanned_from, prefilled, seconds = None, False, 0.0
+        replanned_from, prefilled, moved, seconds = None, False, False, 0.0
         while beat - clock > self.settings.commit:
             clock += self.settings.commit
-            _, _, dropped, rebuilt = yield from self._advance(clock, self.settings.commit, 0)
+            _, _, dropped, rebuilt, shifted = yield from self._advance(
+                clock, self.settings.commit, 0)
             replanned_from = dropped if replanned_from is None else replanned_from
-            prefilled = prefilled or rebuilt
+            prefilled, moved = prefilled or rebuilt, moved or shifted
             seconds += time.perf_counter() - resumed
             yield None
             resumed = time.perf_counter()
-        now, end, dropped, rebuilt = yield from self._advance(beat, self.settings.lookahead,
-                                                              self.replan_budget, defer=True)
+        now, end, dropped, rebuilt, shifted = yield from self._advance(
+            beat, self.settings.lookahead, self.replan_budget, defer=True)
         self.last_beat = beat
         fresh_end = self._show(now, end)
         chords = chord_spans(self.spec, self.shown, now, self.span_onsets[now],
@@ -323,6 +333,7 @@ class JamSession:
             end - fresh_end,
             prefilled or rebuilt,
             seconds + time.perf_counter() - resumed,
+            moved or shifted,
         )
         return Plan(beat, chords, self._new_commits(), report)
 
@@ -338,11 +349,12 @@ class JamSession:
         return fresh_end
 
     def _advance(self, beat: float, horizon: int, budget: int | None, defer: bool = False
-                 ) -> Generator[Forward, torch.Tensor, tuple[int, int, int | None, bool]]:
+                 ) -> Generator[Forward, torch.Tensor, tuple[int, int, int | None, bool, bool]]:
         """Move the clock to ``beat``, plan to the commit horizon, commit, and plan on
         towards ``horizon`` beats ahead (at most ``budget`` model calls; with ``defer``,
-        left for ``extending``). Returns (present frame, plan end frame, frame the old
-        plan was dropped from, whether the sequence was rebuilt)."""
+        left for ``extending``, with the next window's preparation after it). Returns
+        (present frame, plan end frame, frame the old plan was dropped from, whether the
+        sequence was rebuilt, whether the window moved)."""
         per_beat = self.spec.frames_per_beat
         now = math.floor(beat * per_beat)
         end = math.ceil((beat + horizon) * per_beat)
@@ -353,12 +365,13 @@ class JamSession:
             self._listen_from(first_new)
         dropped = None
         rebuild = not self.reuse_cache or len(self.tokens) == 1
-        if 1 + 2 * (end - self.window_start) > self.decoder.cache.max_len:
+        moved = 1 + 2 * (end - self.window_start) > self.decoder.cache.max_len
+        if moved:
             self.window_start = self._shifted_window_start(end)
-            rebuild = True
+            rebuild = rebuild or not self._take_over_next_window()
         if rebuild:
             self._rebuild()
-        else:
+        elif not moved:
             dropped = self._drop_mispredicted(first_new)
         yield from self.decoder.filling(self._chord_position(commit_to - 1) + 1,
                                         self._given)  # commits
@@ -366,10 +379,22 @@ class JamSession:
         extension = self.decoder.filling(1 + 2 * (end - self.window_start), self._given,
                                          budget)
         if defer:
-            self._extension = extension
+            self._extension = self._after_answer(extension)
         else:
             yield from extension
-        return now, end, dropped, rebuild
+        return now, end, dropped, rebuild, moved
+
+    def _after_answer(self, extension: Generator[Forward, torch.Tensor, None]
+                      ) -> Generator[Forward, torch.Tensor, None]:
+        """The planning past the commit horizon, then the next window's preparation."""
+        yield from extension
+        if self._next is None:
+            return
+        start = self._next_window_start()
+        if self._next.start != start:
+            self._next.reset(start)
+        final = min(len(self.real), len(self.chords))
+        yield from self._next.feeding(self.chords, self.real, final, self.bar_frames)
 
     # ---------------------------------------------------------------- sequence
     def _chord_at(self, frame: int) -> int:
@@ -391,8 +416,30 @@ class JamSession:
     def _shifted_window_start(self, end: int) -> int:
         """A bar line about half a model window before ``end``, never after the present
         nor inside the count-in."""
-        start = min(len(self.real), end - self.max_frames // 2)
-        return max(start - start % self.bar_frames, self.first_frame)
+        return self._bar_line(min(len(self.real), end - self.max_frames // 2))
+
+    def _bar_line(self, frame: int) -> int:
+        """The last bar line at or before ``frame``, never inside the count-in."""
+        return max(frame - frame % self.bar_frames, self.first_frame)
+
+    def _next_window_start(self) -> int:
+        """Where the window moves next when the clock comes frame by frame: the start
+        ``_shifted_window_start`` gives the first plan end past the window."""
+        end = self.window_start + self.max_frames + 1
+        return self._bar_line(end - self.max_frames // 2)
+
+    def _take_over_next_window(self) -> bool:
+        """Continue from the prepared window if it starts at ``window_start`` (feeding
+        only the frames that became final since it was last fed); False if none does."""
+        ready = self._next
+        if ready is None or ready.start != self.window_start or ready.end == ready.start:
+            return False
+        known = min(len(self.real), len(self.chords))
+        tokens = ready.tokens + [token for frame in range(ready.end, known)
+                                 for token in (self.chords[frame], self.real[frame])]
+        ready.cache = self.decoder.take_over(tokens, ready.cache)
+        ready.reset(None)
+        return True
 
     def _rebuild(self) -> None:
         """The sequence of real melody and committed chords from ``window_start``."""
