@@ -350,6 +350,9 @@ def main() -> None:
                         help="length of the concurrent runs in beats (at 120 BPM)")
     parser.add_argument("--cases", default="single,concurrent,round_trip",  # floor: opt-in
                         help="comma-separated cases to run")
+    parser.add_argument("--sessions", default="1,4,16,32",
+                        help="comma-separated session counts of the concurrent and round-trip "
+                             "cases")
     args = parser.parse_args()
     cases = set(args.cases.split(","))
     torch.set_num_threads(args.threads)
@@ -375,7 +378,7 @@ def main() -> None:
             results["single"].append({"lookahead": lookahead, "commit": 2, "mode": mode,
                                       **case})
     workers = os.cpu_count() or 1
-    for sessions in (1, 4, 16, 32):
+    for sessions in (int(n) for n in args.sessions.split(",")):
         for batched in (False, True):
             if "concurrent" in cases:
                 results["concurrent"].append(run_concurrent(

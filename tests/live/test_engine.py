@@ -120,6 +120,21 @@ def test_reuse_gives_the_same_greedy_plans_as_recomputing():
     assert not any(r.prefilled for r in moves)  # window it had prepared each time
 
 
+def test_an_answer_chooses_only_the_chords_the_harmonic_rhythm_leaves_open(model):
+    """One chord per bar, ticked every frame with a two-beat commit horizon: a tick
+    commits one new frame, and only when that frame is a bar line is there a chord to
+    choose; every other answer needs no model call (the melody expected under the held
+    chord is sampled after the answer). Free rhythm: answers do call the model."""
+    notes = melody(4, 20, start=2)
+    calls = {}
+    for rhythm in ("bar", "free"):
+        options = settings(harmonic_rhythm=rhythm, lookahead=4, commit=2)
+        plans = play(JamSession(model, options), notes, until=20, extend=True)
+        calls[rhythm] = [(frame, plan.report.forwards) for frame, plan in enumerate(plans)]
+    assert all(forwards == 0 for frame, forwards in calls["bar"][1:] if (frame + 7) % 16)
+    assert sum(forwards for _, forwards in calls["free"][1:]) > 20
+
+
 def test_a_small_budget_bounds_a_tick_and_changes_no_commitment(model):
     """With one model call a tick past the commit horizon (two guesses each), a surprise
     leaves the far end of the plan to an older plan for a few ticks; what is committed is

@@ -9,16 +9,19 @@ The client owns the clock. On every ``tick(beat)`` the session
    the expected one, everything from that frame on is dropped (``KVCache.truncate``);
    when it matches, the old continuation was sampled from exactly the same prefix and is
    kept as it is;
-3. continues the sequence to ``tick + commit``: committed chords and real melody are fed
-   as given, every other token is sampled (chords *and* the expected melody, which is
-   what lets it place chords ahead of the present). Tokens are chosen several per model
-   call, by drafting and verifying (``cojam.live.decoder``), exactly as if one at a time;
+3. continues the sequence to the last chord before ``tick + commit`` that the model
+   chooses (the others are determined: held off the harmonic rhythm's grid, or no chord
+   while it listens): committed chords and real melody are fed as given, every other
+   token is sampled (chords *and* the expected melody, which is what lets it place
+   chords ahead of the present). Tokens are chosen several per model call, by drafting
+   and verifying (``cojam.live.decoder``), exactly as if one at a time;
 4. commits every chord frame before ``tick + commit``: from then on that frame's chord is
    fed as given and never changes, whatever the musician plays next; and answers with
    the plan;
 5. plans on towards ``tick + lookahead`` *after* answering (``extending``: the server
    runs it while it waits for the next tick; a tick whose extension has not run yet
-   runs it first), with at most ``replan_budget`` model calls, so that work stays
+   runs it first): first to the commit horizon, then on with at most ``replan_budget``
+   model calls, so that work stays
    bounded when the musician surprises the model. The plan's far end shows what the
    last plan had there (or holds its last chord) until the fresh part catches up. Only
    what the answer needs is on the tick's path: a surprise costs the calls up to the
@@ -341,7 +344,7 @@ class JamSession:
         """The plan shown from frame ``now`` to ``end``: the sequence's chords as far as
         it goes, then the last plan shown (``stitch``); returns where the fresh part
         ends."""
-        fresh_end = min(end, self.window_start + len(self.tokens) // 2)
+        fresh_end = min(end, max(self.window_start + len(self.tokens) // 2, len(self.chords)))
         fresh = [self._chord_at(f) for f in range(now, fresh_end)]
         older = self.shown[now - self.shown_from :] if now >= self.shown_from else []
         self.shown = stitch(self.spec, fresh, older, end - now, now, self.grid)
@@ -373,16 +376,23 @@ class JamSession:
             self._rebuild()
         elif not moved:
             dropped = self._drop_mispredicted(first_new)
-        yield from self.decoder.filling(self._chord_position(commit_to - 1) + 1,
-                                        self._given)  # commits
+        yield from self.decoder.filling(self._answer_length(commit_to), self._given)
         self._commit(commit_to)
-        extension = self.decoder.filling(1 + 2 * (end - self.window_start), self._given,
-                                         budget)
+        extension = self._planning_on(self._chord_position(commit_to - 1) + 1,
+                                      1 + 2 * (end - self.window_start), budget)
         if defer:
             self._extension = self._after_answer(extension)
         else:
             yield from extension
         return now, end, dropped, rebuild, moved
+
+    def _planning_on(self, horizon_length: int, length: int, budget: int | None
+                     ) -> Generator[Forward, torch.Tensor, None]:
+        """The sequence on to the commit horizon's last chord (``horizon_length``; the
+        melody expected under the determined chords there, which the answer did not
+        need), then on to ``length`` with at most ``budget`` model calls."""
+        yield from self.decoder.filling(horizon_length, self._given)
+        yield from self.decoder.filling(length, self._given, budget)
 
     def _after_answer(self, extension: Generator[Forward, torch.Tensor, None]
                       ) -> Generator[Forward, torch.Tensor, None]:
@@ -398,8 +408,8 @@ class JamSession:
 
     # ---------------------------------------------------------------- sequence
     def _chord_at(self, frame: int) -> int:
-        """The chord token of a frame: committed before the sequence, else the sequence's."""
-        if frame < self.window_start:
+        """The chord token of a frame: the committed one, else the sequence's."""
+        if frame < len(self.chords):
             return self.chords[frame]
         return self.tokens[self._chord_position(frame)]
 
@@ -487,9 +497,39 @@ class JamSession:
             self.decoder.truncate(position)
 
     # ------------------------------------------------------------------ commits
+    def _answer_length(self, commit_to: int) -> int:
+        """The sequence the commitments up to ``commit_to`` need: up to the last chord
+        before it that the model chooses. The chords after that one are determined (off
+        the harmonic rhythm's grid, or while listening), so the expected melody under
+        them is left to the planning after the answer, which samples it in the same
+        order from the same random state: the tokens are the same as filling on."""
+        for frame in range(commit_to - 1, len(self.chords) - 1, -1):
+            if self._chooses(frame):
+                return self._chord_position(frame) + 1
+        return len(self.tokens)
+
+    def _chooses(self, frame: int) -> bool:
+        """Whether the model chooses the chord of a frame not committed yet: not while it
+        listens, and only on the harmonic rhythm's grid."""
+        return (self.listen_end is not None and frame >= self.listen_end
+                and may_change(frame, self.grid))
+
+    def _determined_chord(self, frame: int) -> int:
+        """The chord of a frame the model does not choose (``_chooses``), as the decoder
+        would feed it: no chord while listening, else what sounds continued (after the
+        window's first frame, BOS: nothing sounds)."""
+        if self.listen_end is None or frame < self.listen_end:
+            return self.spec.chord_silence
+        previous = self.chords[frame - 1] if frame > self.window_start else BOS
+        return self.decoder.tables["chord"].continuing[previous]
+
     def _commit(self, commit_to: int) -> None:
         for frame in range(len(self.chords), commit_to):
-            token = self.tokens[self._chord_position(frame)]
+            position = self._chord_position(frame)
+            if position < len(self.tokens):
+                token = self.tokens[position]
+            else:  # past the last chord chosen before the answer (``_answer_length``)
+                token = self._determined_chord(frame)
             previous = self.chords[frame - 1] if frame > 0 else None
             onset = frame if starts_span(self.spec, token, previous) else self.span_onsets[-1]
             self.chords.append(token)
