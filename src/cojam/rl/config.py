@@ -136,10 +136,6 @@ class PPOConfig:
     discriminator between the two chord marginals, so the policy's chord vocabulary
     follows the data's instead of collapsing onto a few safe chords (see ``credit.py``;
     only with ``frame_credit`` "expected")"""
-    marginal_rows: Literal["melodies", "chords"] = "melodies"
-    """which rows the chord-vocabulary term is measured and paid on: every row with a fixed
-    melody (data and melody-only rows), or only the data rows, whose chords are what the
-    data marginal counts (the rows the discriminator judges)"""
     marginal_clip: float = 3.0
     """bound on the log-ratio of the chord-marginal term"""
     invalid_hold_penalty: float = 10.0

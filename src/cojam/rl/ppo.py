@@ -190,11 +190,10 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 @torch.no_grad()
 def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
-                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None,
-                    n_real: int | None = None) -> torch.Tensor | None:
+                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None
+                    ) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
-    (with ``data_marginal``, also the chord-vocabulary term, on the rows that
-    ``marginal_rows`` names: ``n_real`` data rows come first) on the first ``n_data`` rows
+    (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
     (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
     (``credit.py``)."""
     if config.frame_credit != "expected" or not n_data:
@@ -206,13 +205,8 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
                                       data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
-        judged = rows
-        if config.marginal_rows == "chords":
-            judged = torch.arange(len(mask), device=mask.device) < (
-                n_data if n_real is None else n_real)
-        vocabulary = credit.marginal_rewards(log_p, judged, mask, data_marginal, spec,
-                                             config)
-        values = values + vocabulary * (mask & judged[:, None])[..., None]
+        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
+        values = values + vocabulary * mask[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -369,7 +363,7 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
     expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
-                               data_marginal, batch.n_real)
+                               data_marginal)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
