@@ -157,9 +157,11 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
 
 
 def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float,
-                   workers: int, batched: bool) -> dict:
+                   workers: int, batched: bool, stagger: bool = False) -> dict:
     """``sessions`` sessions ticking every frame at ``tempo``: each alone on ``workers``
-    threads, or all of a frame's ticks together (batched)."""
+    threads, or all of a frame's ticks together (batched). All start on the same frame,
+    or with ``stagger`` (batched only) session i starts ``i * 16 // sessions`` frames
+    later, spread over a bar, as sessions that did not press Start together are."""
     settings = JamSettings(lookahead=4, commit=2, count_in=2, listen=0, seed=1, tempo=tempo)
     jams = [JamSession(model, JamSettings(**{**settings.__dict__, "seed": i}))
             for i in range(sessions)]
@@ -188,22 +190,27 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
                 latencies.append(answered - due)
 
     if batched:
-        for frame in range(int(beats * 4)):
-            due = start + frame * seconds_per_frame
+        offsets = [i * 16 // sessions if stagger else 0 for i in range(sessions)]
+        frame_cpu += [0.0] * max(offsets)
+        for clock in range(int(beats * 4) + max(offsets)):
+            due = start + clock * seconds_per_frame
             time.sleep(max(0.0, due - time.perf_counter()))
-            for i in range(sessions):
+            ticking = [(i, clock - offsets[i]) for i in range(sessions)
+                       if 0 <= clock - offsets[i] < int(beats * 4)]
+            for i, frame in ticking:
                 hear(jams[i], melodies[i], frame / 4)
 
-            def finished(_: int, __: object, frame: int = frame, due: float = due) -> None:
-                if frame >= 4:
+            def finished(k: int, __: object, ticking: list = ticking, due: float = due
+                         ) -> None:
+                if ticking[k][1] >= 4:
                     latencies.append(time.perf_counter() - due)
 
             began = time.thread_time()
-            tick_together([(jam, frame / 4) for jam in jams], finished)
-            extend_together(jams)  # after the answers, as the server does
-            frame_cpu[frame] = time.thread_time() - began
+            tick_together([(jams[i], frame / 4) for i, frame in ticking], finished)
+            extend_together([jams[i] for i, _ in ticking])  # after the answers, as the
+            frame_cpu[clock] = time.thread_time() - began  # server does
         return {"sessions": sessions, "mode": "batched", "threads": 1, "tempo": tempo,
-                **percentiles(latencies), **cpu_summary()}
+                "staggered": stagger, **percentiles(latencies), **cpu_summary()}
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {i: None for i in range(sessions)}  # a session's ticks run in order
@@ -350,6 +357,9 @@ def main() -> None:
                         help="length of the concurrent runs in beats (at 120 BPM)")
     parser.add_argument("--cases", default="single,concurrent,round_trip",  # floor: opt-in
                         help="comma-separated cases to run")
+    parser.add_argument("--stagger", action="store_true",
+                        help="concurrent batched sessions start spread over a bar instead of "
+                             "on the same frame")
     parser.add_argument("--sessions", default="1,4,16,32",
                         help="comma-separated session counts of the concurrent and round-trip "
                              "cases")
@@ -381,8 +391,11 @@ def main() -> None:
     for sessions in (int(n) for n in args.sessions.split(",")):
         for batched in (False, True):
             if "concurrent" in cases:
+                if args.stagger and not batched:
+                    continue
                 results["concurrent"].append(run_concurrent(
-                    model, sessions, args.concurrent_beats, 120.0, workers, batched))
+                    model, sessions, args.concurrent_beats, 120.0, workers, batched,
+                    args.stagger))
             if "round_trip" in cases:
                 results["round_trip"].append(run_round_trip(
                     model, sessions, args.concurrent_beats, 120.0, batched))
