@@ -2,6 +2,7 @@
 concurrent sessions. Prints JSON.
 
     python benchmarks/live_bench.py [--model RUN | --bundled] [--beats 64] [--threads 1]
+        [--cases single,concurrent,round_trip,floor] [--sessions 1,4,16,32] [--stagger]
 
 Without ``--model`` or ``--bundled`` (the model that ships with the package) it uses a
 randomly initialised cpu-small accompanist: an untrained model almost never predicts the
@@ -26,7 +27,9 @@ Cases:
   in the latency. ``unbatched``: each session runs its own model calls, on a pool of worker
   threads (one per core, as the server runs them); ``batched``: all sessions' ticks of a
   frame run together, one shared model pass per round of calls
-  (``cojam.live.batching.tick_together``, on one thread). ``cpu_per_frame_*``: the CPU
+  (``cojam.live.batching.tick_together``, on one thread). All sessions start on the same
+  frame (the worst case: their beats coincide), or with ``--stagger`` spread over a bar
+  (batched only). ``cpu_per_frame_*``: the CPU
   time of all sessions' ticks of one frame (what the frame would take on one idle core,
   and the figure least disturbed by other jobs on the machine);
 - ``round_trip``: the same session counts through the real server's websocket on this
