@@ -9,10 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cojam.data.tokens import TokenSpec, chord_vocabulary, song_to_frames
+from cojam.eval.key_finding import Key
 from cojam.eval.metrics import (
     chord_changes_per_bar,
     chord_entropy,
     chord_symbols,
+    chords_in_key,
     distinct_chords,
     key_invariant,
     ngram_similarity,
@@ -25,6 +27,7 @@ from cojam.eval.metrics import (
 from cojam.music.chords import parse_chord
 from cojam.music.song import ChordSpan, Note, Song
 from cojam.rewards.frames import frame_view
+from cojam.rewards.rules import clashes, note_in_chord
 
 SPEC = TokenSpec(chords=chord_vocabulary([parse_chord(c) for c in ("C", "G7", "Am", "F")]))
 
@@ -39,6 +42,25 @@ def view(chords, pitches=(60, 62, 64, None)):
 def test_per_beat_harmony_marks_silent_beats():
     curve = per_beat_harmony(view([(0, 4, "C")]))
     assert curve[:3].tolist() == [1.0, 0.0, 1.0] and math.isnan(curve[3])
+
+
+def test_clashes_see_the_rub_that_note_in_chord_does_not():
+    """B rubs against C (a semitone below its root) and sits inside G7; F sits inside G7.
+    Note-in-chord counts only the notes inside; the clashes count the rubs."""
+    v = view([(0, 2, "C"), (2, 2, "G7")], pitches=(71, 71, 71, 65))  # B B | B F
+    assert clashes(v) == pytest.approx(0.5)  # B against C's C; G7 holds B and F
+    assert note_in_chord(v) == pytest.approx(0.5)
+    assert clashes(view([(0, 4, "C")], pitches=(60, 62, 64, 67))) == 0.0
+    assert clashes(view([(0, 4, "C")], pitches=(None,))) == 0.0  # no melody, no rub
+
+
+def test_chords_in_key_counts_attacked_chords_inside_the_scale():
+    v = view([(0, 1, "C"), (1, 1, "F"), (2, 2, "G7")])
+    c_major, f_major = Key(0, "major").scale, Key(5, "major").scale
+    assert chords_in_key(v, SPEC.chords, c_major) == 1.0
+    assert chords_in_key(v, SPEC.chords, f_major) == pytest.approx(2 / 3)  # G7 holds B
+    assert Key(9, "minor").scale == c_major | {8}  # A minor with its leading tone G#
+    assert math.isnan(chords_in_key(v, SPEC.chords, None))
 
 
 def test_chord_symbols_changes_and_beat_alignment():

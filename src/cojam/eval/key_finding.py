@@ -35,6 +35,13 @@ class Key:
         return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
 
     @property
+    def scale(self) -> frozenset[int]:
+        """The key's pitch classes: the major scale, or the natural minor scale with its
+        leading tone (the raised seventh of the dominant chord)."""
+        steps = (0, 2, 4, 5, 7, 9, 11) if self.mode == "major" else (0, 2, 3, 5, 7, 8, 10, 11)
+        return frozenset((self.tonic + step) % 12 for step in steps)
+
+    @property
     def tonic_triad(self) -> Chord:
         return Chord(self.tonic, "maj" if self.mode == "major" else "min")
 

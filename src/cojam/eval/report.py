@@ -19,6 +19,7 @@ from cojam.eval.system_scores import OUTPUT_METRICS, SET_METRICS
 POOLED, PROTOCOL = plots.POOLED, plots.PROTOCOL
 
 QUALITY_COLUMNS = (("harmony", "harmony"), ("harmony_per_beat", "harmony/beat"),
+                   ("clashes", "clashes"), ("chords_in_key", "in key"),
                    ("chord_entropy", "entropy"), ("distinct_chords", "distinct"),
                    ("vendi", "Vendi"), ("vendi_relative", "Vendi (key-free)"),
                    ("song_distinct_chords", "distinct/output"))

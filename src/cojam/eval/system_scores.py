@@ -1,14 +1,16 @@
 """Scoring a system's outputs: metrics per output, per set, and their intervals.
 
 Per output (one chord row for one melody row): harmony (note-in-chord over the piece and
-as the mean of per-beat ratios), rhythm (chord changes per bar, fraction of attacks on
-beats), the rule penalties (over-long chords, re-attack streaks, silence, dangling holds)
-and the number of distinct chords inside the piece. Per set (one output for every piece,
-from one sampling pass): chord entropy, distinct chords and Vendi. Learned reward scores
-are per output too. Each degenerate output games at most one of these and is caught by
-another: one chord forever has perfect rhythm scores but entropy 0 and a long-chord
-penalty; a change every frame has high entropy but 16 changes per bar and only a quarter
-of its attacks on beats; silence has harmony 0.
+as the mean of per-beat ratios; semitone clashes between melody and chord, which
+note-in-chord does not see, and the share of chords in the melody's key), rhythm (chord
+changes per bar, fraction of attacks on beats), the rule penalties (over-long chords,
+re-attack streaks, silence, dangling holds) and the number of distinct chords inside the
+piece. Per set (one output for every piece, from one sampling pass): chord entropy,
+distinct chords and Vendi. Learned reward scores are per output too. Each degenerate
+output games at most one of these and is caught by another: one chord forever has
+perfect rhythm scores but entropy 0 and a long-chord penalty; a change every frame has
+high entropy but 16 changes per bar and only a quarter of its attacks on beats; silence
+has harmony 0; four-note chords out of key hold more melody notes but clash with more.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cojam.eval.metrics import (
     chord_changes_per_bar,
     chord_entropy,
     chord_symbols,
+    chords_in_key,
     distinct_chords,
     key_invariant,
     ngram_similarity,
@@ -33,15 +36,20 @@ from cojam.eval.metrics import (
     vendi_score,
 )
 from cojam.eval.pieces import Piece
+from cojam.eval.reference_systems import whole_melody_key
 from cojam.eval.stats import bootstrap_interval, group_means, pass_interval
 from cojam.rewards.frames import frame_view
-from cojam.rewards.rules import chord_silence, invalid_holds, long_chords, note_in_chord
+from cojam.rewards.rules import chord_silence, clashes, invalid_holds, long_chords, note_in_chord
 from cojam.rewards.rules import repeated_chords as repeated_chord_penalty
 
 # Metric name -> what the report's table header says. Order is the table's order.
 OUTPUT_METRICS = {
     "harmony": "note-in-chord ratio over the piece (duration-weighted)",
     "harmony_per_beat": "mean of the per-beat note-in-chord ratios",
+    "clashes": "fraction of melody-sounding frames whose chord holds a note a semitone "
+               "from the melody's (a rub that note-in-chord does not see)",
+    "chords_in_key": "fraction of attacked chords whose notes all lie in the melody's key "
+                     "(estimated from the whole melody)",
     "chord_changes_per_bar": "chord attacks per bar",
     "onsets_on_beats": "fraction of chord attacks on a beat",
     "long_chords": "fraction of frames held past 8 beats (penalty)",
@@ -64,9 +72,12 @@ def output_metrics(
     """Every per-output metric of one (melody, chords) pair."""
     view = frame_view(melody, chords, spec)
     curve = per_beat_harmony(view)
+    key = whole_melody_key(melody, spec)
     return {
         "harmony": note_in_chord(view),
         "harmony_per_beat": float(np.nanmean(curve)) if not np.isnan(curve).all() else np.nan,
+        "clashes": clashes(view),
+        "chords_in_key": chords_in_key(view, spec.chords, None if key is None else key.scale),
         "chord_changes_per_bar": chord_changes_per_bar(view, beats_per_bar),
         "onsets_on_beats": onsets_on_beats(view),
         "long_chords": long_chords(view),

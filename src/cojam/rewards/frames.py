@@ -78,6 +78,18 @@ def chord_runs(view: FrameView) -> list[tuple[int, int, int]]:
     return runs
 
 
+def frames_clashing(view: FrameView) -> np.ndarray:
+    """(T,) bool: the melody sounds and the sounding chord holds a pitch class a semitone
+    above or below it (the rub of Bb under a B, which note-in-chord does not see: a
+    four-note chord holds more melody notes and rubs against more of the others)."""
+    clashing = np.zeros(view.num_frames, dtype=bool)
+    sounding = np.flatnonzero(view.pitch >= 0)
+    pcs = view.pitch[sounding] % 12
+    clashing[sounding] = (view.chord_pcs[sounding, (pcs + 1) % 12]
+                          | view.chord_pcs[sounding, (pcs - 1) % 12])
+    return clashing
+
+
 def frames_in_chord(view: FrameView) -> np.ndarray:
     """(T,) bool: the melody sounds and its pitch class is in the chord sounding there
     (a frame without a chord is outside)."""

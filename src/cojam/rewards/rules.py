@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cojam.data.tokens import FRAMES_PER_BEAT
-from cojam.rewards.frames import FrameView, chord_runs, frames_in_chord
+from cojam.rewards.frames import FrameView, chord_runs, frames_clashing, frames_in_chord
 
 
 def note_in_chord(view: FrameView) -> float:
@@ -23,6 +23,15 @@ def note_in_chord(view: FrameView) -> float:
     if not sounding.any():
         return 0.0
     return float(frames_in_chord(view)[sounding].mean())
+
+
+def clashes(view: FrameView) -> float:
+    """Fraction of melody-sounding frames whose sounding chord holds a pitch class a
+    semitone from the melody's (``frames_clashing``); 0.0 when the melody is silent."""
+    sounding = view.pitch >= 0
+    if not sounding.any():
+        return 0.0
+    return float(frames_clashing(view)[sounding].mean())
 
 
 def invalid_holds(view: FrameView) -> float:
