@@ -43,6 +43,21 @@ def test_note_in_chord_is_paid_to_each_frames_own_chord(rl_spec: TokenSpec) -> N
     assert terms["note_in_chord"][1].tolist() == [2, 0, 2, 0, 0, 0, 0, 0]
 
 
+def test_a_clash_is_paid_to_the_chord_that_rubs(rl_spec: TokenSpec) -> None:
+    """F rubs against C's E and G's F# is not in G: F over C clashes, F over G does not;
+    E over C and D over G hold no semitone neighbour."""
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "clash_penalty": 0.5})
+    terms = credit.frame_terms(*rollout(rl_spec), rl_spec, config)
+    assert set(terms) == {"clashes"}
+    assert terms["clashes"][0].tolist() == [0, 0, 0, 0, -0.5, 0, 0, 0]
+    melody, chords, mask = rollout(rl_spec)
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    c, g = rl_spec.chord_on("C"), rl_spec.chord_on("G")
+    assert values[0, 4, c].item() == pytest.approx(-0.5)  # frame 4's span: F alone
+    assert values[0, 4, g].item() == 0.0
+    assert values[0, 0, g].item() == 0.0  # E E E E under G: no rub (F# is not in G)
+
+
 def test_the_rhythm_guard_charges_the_attack_that_broke_it(rl_spec: TokenSpec) -> None:
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "off_beat_penalty": 1.0,
                                               "change_penalty": 0.25})
@@ -156,7 +171,7 @@ def test_the_played_candidate_earns_its_sampled_span_return(rl_spec: TokenSpec) 
     adds the chords that were not."""
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0,
                                               "off_beat_penalty": 2.0, "change_penalty": 0.5,
-                                              "rhythm_weight": 0.3})
+                                              "rhythm_weight": 0.3, "clash_penalty": 0.7})
     melody, chords, mask = rollout(rl_spec)
     local = sum(credit.frame_terms(melody, chords, mask, rl_spec, config, 0.9).values())
     sampled = credit.span_returns(local, credit.span_starts(chords, rl_spec), mask)

@@ -124,6 +124,10 @@ class PPOConfig:
     could have played there against the melody that sounds over the span and follows the
     exact gradient of the expected score (no sampling noise; see ``credit.py``). Rows
     played with the melody agent always use ``sampled``: their melody answers the chords."""
+    clash_penalty: float = 0.0
+    """frame-local: penalty per melody-sounding frame whose sounding chord holds a pitch
+    class a semitone from the melody's (``rewards.frames.frames_clashing``): note-in-chord
+    alone pays four-note chords that hold more melody notes and rub against the rest"""
     restrike_penalty: float = 0.0
     """frame-local: penalty per re-attack of the chord that is sounding (no change of
     harmony; the rhythm term does not pay it, so without a cost the policy may re-strike

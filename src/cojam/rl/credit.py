@@ -12,6 +12,9 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 - ``note_in_chord_weight`` per melody-sounding frame whose pitch class is in the chord
   sounding there (a frame without a chord counts as outside);
 - ``-off_beat_penalty`` per chord attack that does not fall on a beat;
+- ``-clash_penalty`` per melody-sounding frame whose chord holds a pitch class a semitone
+  from the melody's (a rub note-in-chord does not see: it pays four-note chords that hold
+  more melody notes whatever they rub against);
 - ``-change_penalty`` per chord attack (every change of harmony costs a little, so
   following every melody note does not pay);
 - the harmonic rhythm: ``rhythm_weight`` w of a window's ``-w * beats * (r - r_data)^2``,
@@ -66,7 +69,13 @@ import numpy as np
 import torch
 
 from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
-from cojam.rewards.frames import FrameView, chord_pc_table, frame_view, frames_in_chord
+from cojam.rewards.frames import (
+    FrameView,
+    chord_pc_table,
+    frame_view,
+    frames_clashing,
+    frames_in_chord,
+)
 from cojam.rl.config import PPOConfig
 from cojam.rl.losses import gae, masked_mean
 
@@ -110,6 +119,7 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
     frame-local; terms with weight 0 are left out (the rhythm term also without
     ``data_rate``, the data's attacks per beat). Padding gets 0."""
     weights = {"note_in_chord": config.note_in_chord_weight,
+               "clashes": -config.clash_penalty,
                "off_beat": -config.off_beat_penalty, "changes": -config.change_penalty}
     weights = {name: w for name, w in weights.items() if w}
     B, T = melody.shape
@@ -118,8 +128,8 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                                          mask.cpu().numpy(), strict=True)):
         frames = np.flatnonzero(real)
         view = frame_view(m[frames], c[frames], spec)
-        values = {"note_in_chord": frames_in_chord, "off_beat": attacks_off_beat,
-                  "changes": lambda v: v.chord_onset}
+        values = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
+                  "off_beat": attacks_off_beat, "changes": lambda v: v.chord_onset}
         for name, weight in weights.items():
             terms[name][i, frames] = weight * values[name](view)
     result = {name: torch.from_numpy(value) for name, value in terms.items()}
@@ -297,7 +307,8 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     """(B, T, V) what the frame-local rule terms would pay token v in place of the chord
     token played at t, the rest of the rollout as played: v's chord sounds from t to the
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
-    melody-sounding frame whose pitch class it holds; a chord attack costs
+    melody-sounding frame whose pitch class it holds and paying ``clash_penalty`` per one
+    it holds a pitch class a semitone from; a chord attack costs
     ``change_penalty``, and ``off_beat_penalty`` more off a beat, and earns its row's
     ``rhythm_shares`` (with ``data_rate``) unless it re-attacks the chord sounding before,
     which costs ``restrike_penalty`` instead; a hold and silence cost nothing. Tokens that
@@ -315,6 +326,9 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     attacks = spec.chord_silence + 1 + 2 * torch.arange(len(spec.chords), device=device)
     table[attacks], table[attacks + 1] = pc_rows, pc_rows
     values = config.note_in_chord_weight * heard @ table.T  # (B, T, V)
+    if config.clash_penalty:  # token v rubs against melody pitch class p
+        rubs = (table.roll(1, dims=1) + table.roll(-1, dims=1)).clamp(max=1.0)
+        values = values - config.clash_penalty * heard @ rubs.T
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
     values[..., attacks] -= (config.change_penalty
                              + config.off_beat_penalty * off_beat[None, :, None])

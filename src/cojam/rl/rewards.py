@@ -120,14 +120,16 @@ def sequence_rewards(
 def window_charts(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                   spec: TokenSpec) -> dict[str, float]:
     """Batch means of what a musician hears, logged every step whatever the rewards are:
-    ``note_in_chord`` (duration-weighted), ``on_beat`` (share of chord attacks on a
-    beat) and ``changes_per_beat`` (chord attacks per beat)."""
-    values: dict[str, list[float]] = {"note_in_chord": [], "on_beat": [],
+    ``note_in_chord`` (duration-weighted), ``clashes`` (share of melody frames rubbing a
+    semitone against the chord), ``on_beat`` (share of chord attacks on a beat) and
+    ``changes_per_beat`` (chord attacks per beat)."""
+    values: dict[str, list[float]] = {"note_in_chord": [], "clashes": [], "on_beat": [],
                                       "changes_per_beat": []}
     for m, c, real in zip(melody.cpu().numpy(), chords.cpu().numpy(), mask.cpu().numpy(),
                           strict=True):
         view = frame_view(m[real], c[real], spec)
         values["note_in_chord"].append(rules.note_in_chord(view))
+        values["clashes"].append(rules.clashes(view))
         attacks = view.chord_onset.sum()
         values["on_beat"].append(1.0 - attacks_off_beat(view).sum() / attacks
                                  if attacks else 1.0)
