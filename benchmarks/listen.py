@@ -20,16 +20,17 @@ import torch
 
 from cojam.data.cache import load_songs
 from cojam.data.tokens import FRAMES_PER_BEAT, song_to_frames
+from cojam.eval.key_finding import Key
+from cojam.eval.metrics import chords_in_key
 from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import load_model
 from cojam.models.generate import generate_accompaniment
-from cojam.music.chords import parse_chord
 from cojam.music.song import Note, Song
 from cojam.rewards.frames import chord_runs, frame_view
 from cojam.rewards.rules import note_in_chord
 
-C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
-D_MINOR = {2, 4, 5, 7, 9, 10, 0, 1}  # natural minor plus the leading tone C#
+C_MAJOR = Key(0, "major").scale
+D_MINOR = Key(2, "minor").scale  # natural minor plus the leading tone C#
 # A D-minor folk-like phrase (pitch, beats): 8 bars of 4/4
 D_MINOR_TUNE = [(62, 1), (65, 1), (69, 1), (67, 1), (65, 2), (64, 2), (62, 1), (64, 1),
                 (65, 1), (67, 1), (69, 4), (70, 1), (69, 1), (67, 1), (65, 1), (64, 2),
@@ -44,19 +45,17 @@ def song_of(notes: list[tuple[int, float]], song_id: str) -> Song:
     return Song(song_id, "listen", tuple(out), ())
 
 
-def minor_tune(melodies: Path | None) -> tuple[Song, set[int]]:
+def minor_tune(melodies: Path | None) -> tuple[Song, frozenset[int]]:
     """A minor test tune of the melody-only cache (its key's scale), or the written one."""
     if melodies is not None:
         for song in load_songs(melodies, "test"):
             key = (song.key or "").lower()
             if key in ("a minor", "d minor", "a", "d") and "minor" in key:
-                tonic = 9 if key.startswith("a") else 2
-                scale = {(tonic + s) % 12 for s in (0, 2, 3, 5, 7, 8, 10, 11)}
-                return song, scale
+                return song, Key(9 if key.startswith("a") else 2, "minor").scale
     return song_of(D_MINOR_TUNE, "d-minor-phrase"), D_MINOR
 
 
-def listen(model, song: Song, scale: set[int], samples: int) -> dict:
+def listen(model, song: Song, scale: frozenset[int], samples: int) -> dict:
     spec = model.spec
     melody, _ = song_to_frames(song, spec)
     melody = melody[: model.config.max_frames]
@@ -68,7 +67,6 @@ def listen(model, song: Song, scale: set[int], samples: int) -> dict:
         view = frame_view(melody, chords, spec)
         runs = chord_runs(view)
         symbols = [(start / FRAMES_PER_BEAT, spec.chords[index]) for start, _, index in runs]
-        in_key = [parse_chord(s).pitch_classes <= scale for _, s in symbols]
         bars = len(melody) / (song.beats_per_bar * FRAMES_PER_BEAT)
         rows.append({
             "seed": seed,
@@ -77,7 +75,7 @@ def listen(model, song: Song, scale: set[int], samples: int) -> dict:
             "on_beat": round(float(np.mean([start % FRAMES_PER_BEAT == 0
                                             for start, _, _ in runs])) if runs else 1.0, 3),
             "changes_per_bar": round(len(runs) / bars, 2),
-            "in_key": round(float(np.mean(in_key)) if in_key else 1.0, 3),
+            "in_key": round(chords_in_key(view, spec.chords, scale), 3),
         })
     return {"melody": song.song_id, "samples": rows}
 
