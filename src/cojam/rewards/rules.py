@@ -19,19 +19,19 @@ def note_in_chord(view: FrameView) -> float:
     """Fraction of melody-sounding frames whose pitch class is in the sounding chord
     (duration-weighted: each sixteenth counts once). A frame without a chord counts as
     outside. 0.0 when the melody is silent throughout."""
-    sounding = view.pitch >= 0
-    if not sounding.any():
-        return 0.0
-    return float(frames_in_chord(view)[sounding].mean())
+    return _share_of_melody(view, frames_in_chord(view))
 
 
 def clashes(view: FrameView) -> float:
     """Fraction of melody-sounding frames whose sounding chord holds a pitch class a
     semitone from the melody's (``frames_clashing``); 0.0 when the melody is silent."""
+    return _share_of_melody(view, frames_clashing(view))
+
+
+def _share_of_melody(view: FrameView, flags: np.ndarray) -> float:
+    """The share of the melody-sounding frames that ``flags`` (T,) marks; 0.0 without any."""
     sounding = view.pitch >= 0
-    if not sounding.any():
-        return 0.0
-    return float(frames_clashing(view)[sounding].mean())
+    return float(flags[sounding].mean()) if sounding.any() else 0.0
 
 
 def invalid_holds(view: FrameView) -> float:
