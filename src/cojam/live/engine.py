@@ -21,12 +21,12 @@ The client owns the clock. On every ``tick(beat)`` the session
 5. plans on towards ``tick + lookahead`` *after* answering (``extending``: the server
    runs it while it waits for the next tick; a tick whose extension has not run yet
    runs it first): first to the commit horizon, then on with at most ``replan_budget``
-   model calls, so that work stays
-   bounded when the musician surprises the model. The plan's far end shows what the
-   last plan had there (or holds its last chord) until the fresh part catches up. Only
-   what the answer needs is on the tick's path: a surprise costs the calls up to the
-   commit horizon, not the whole re-plan. The tokens are the same as planning on before
-   answering would give (nothing is drawn in between), so the commitments are too.
+   model calls, so that work stays bounded when the musician surprises the model. The
+   plan's far end shows what the last plan had there (or holds its last chord) until the
+   fresh part catches up. Only what the answer needs is on the tick's path: a surprise
+   costs the calls up to the commit horizon, not the whole re-plan. The tokens are the
+   same as planning on before answering would give (nothing is drawn in between), so
+   the commitments are too.
 
 Why this is cheap: a tick feeds only the new real frames and samples only the dropped
 part of the plan, on top of the cached keys/values of the unchanged prefix; the whole
@@ -509,17 +509,19 @@ class JamSession:
         return len(self.tokens)
 
     def _chooses(self, frame: int) -> bool:
-        """Whether the model chooses the chord of a frame not committed yet: not while it
-        listens, and only on the harmonic rhythm's grid."""
-        return (self.listen_end is not None and frame >= self.listen_end
+        """Whether the model chooses the chord of a frame not committed yet: nothing is
+        given there (``_given``: no chord while it listens), and it is on the harmonic
+        rhythm's grid."""
+        return (self._given(self._chord_position(frame)) is None
                 and may_change(frame, self.grid))
 
     def _determined_chord(self, frame: int) -> int:
         """The chord of a frame the model does not choose (``_chooses``), as the decoder
-        would feed it: no chord while listening, else what sounds continued (after the
-        window's first frame, BOS: nothing sounds)."""
-        if self.listen_end is None or frame < self.listen_end:
-            return self.spec.chord_silence
+        would feed it: the given one (no chord while listening), else what sounds
+        continued (after the window's first frame, BOS: nothing sounds)."""
+        given = self._given(self._chord_position(frame))
+        if given is not None:
+            return given
         previous = self.chords[frame - 1] if frame > self.window_start else BOS
         return self.decoder.tables["chord"].continuing[previous]
 
