@@ -58,6 +58,23 @@ def test_a_clash_is_paid_to_the_chord_that_rubs(rl_spec: TokenSpec) -> None:
     assert values[0, 0, g].item() == 0.0  # E E E E under G: no rub (F# is not in G)
 
 
+def test_silence_under_the_melody_is_paid_to_the_silent_frame(rl_spec: TokenSpec) -> None:
+    """Row 1 holds no chord under the E of frame 1: that frame pays; in its place any
+    chord would cost nothing, and silence in place of a chord would pay per melody frame
+    of the chord's span."""
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "silence_penalty": 0.8})
+    melody, chords, mask = rollout(rl_spec)
+    terms = credit.frame_terms(melody, chords, mask, rl_spec, config)
+    assert set(terms) == {"silence"}
+    assert terms["silence"][0].abs().sum().item() == 0.0
+    assert terms["silence"][1].tolist() == pytest.approx([0, -0.8, 0, 0, 0, 0, 0, 0])
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    silence, c = rl_spec.chord_silence, rl_spec.chord_on("C")
+    assert values[1, 1, silence].item() == pytest.approx(-0.8)
+    assert values[1, 1, c].item() == 0.0
+    assert values[0, 0, silence].item() == pytest.approx(-0.8 * 4)  # C's span: E E E E
+
+
 def test_the_rhythm_guard_charges_the_attack_that_broke_it(rl_spec: TokenSpec) -> None:
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "off_beat_penalty": 1.0,
                                               "change_penalty": 0.25})
@@ -171,7 +188,8 @@ def test_the_played_candidate_earns_its_sampled_span_return(rl_spec: TokenSpec) 
     adds the chords that were not."""
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0,
                                               "off_beat_penalty": 2.0, "change_penalty": 0.5,
-                                              "rhythm_weight": 0.3, "clash_penalty": 0.7})
+                                              "rhythm_weight": 0.3, "clash_penalty": 0.7,
+                                              "silence_penalty": 0.6})
     melody, chords, mask = rollout(rl_spec)
     local = sum(credit.frame_terms(melody, chords, mask, rl_spec, config, 0.9).values())
     sampled = credit.span_returns(local, credit.span_starts(chords, rl_spec), mask)

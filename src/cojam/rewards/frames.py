@@ -90,6 +90,11 @@ def frames_clashing(view: FrameView) -> np.ndarray:
     return clashing
 
 
+def frames_unaccompanied(view: FrameView) -> np.ndarray:
+    """(T,) bool: the melody sounds and no chord does."""
+    return (view.pitch >= 0) & (view.chord < 0)
+
+
 def frames_in_chord(view: FrameView) -> np.ndarray:
     """(T,) bool: the melody sounds and its pitch class is in the chord sounding there
     (a frame without a chord is outside)."""

@@ -128,6 +128,9 @@ class PPOConfig:
     """frame-local: penalty per melody-sounding frame whose sounding chord holds a pitch
     class a semitone from the melody's (``rewards.frames.frames_clashing``): note-in-chord
     alone pays four-note chords that hold more melody notes and rub against the rest"""
+    silence_penalty: float = 0.0
+    """frame-local: penalty per melody-sounding frame without a chord (silence never
+    rubs, so a clash penalty without it teaches the policy to fall silent)"""
     restrike_penalty: float = 0.0
     """frame-local: penalty per re-attack of the chord that is sounding (no change of
     harmony; the rhythm term does not pay it, so without a cost the policy may re-strike

@@ -15,6 +15,9 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 - ``-clash_penalty`` per melody-sounding frame whose chord holds a pitch class a semitone
   from the melody's (a rub note-in-chord does not see: it pays four-note chords that hold
   more melody notes whatever they rub against);
+- ``-silence_penalty`` per melody-sounding frame without a chord (silence never rubs, and
+  the vocabulary term pays it up to the data's share of silent frames, so a clash
+  penalty alone taught the policy to fall silent under the melody);
 - ``-change_penalty`` per chord attack (every change of harmony costs a little, so
   following every melody note does not pay);
 - the harmonic rhythm: ``rhythm_weight`` w of a window's ``-w * beats * (r - r_data)^2``,
@@ -75,6 +78,7 @@ from cojam.rewards.frames import (
     frame_view,
     frames_clashing,
     frames_in_chord,
+    frames_unaccompanied,
 )
 from cojam.rl.config import PPOConfig
 from cojam.rl.losses import gae, masked_mean
@@ -119,7 +123,7 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
     frame-local; terms with weight 0 are left out (the rhythm term also without
     ``data_rate``, the data's attacks per beat). Padding gets 0."""
     weights = {"note_in_chord": config.note_in_chord_weight,
-               "clashes": -config.clash_penalty,
+               "clashes": -config.clash_penalty, "silence": -config.silence_penalty,
                "off_beat": -config.off_beat_penalty, "changes": -config.change_penalty}
     weights = {name: w for name, w in weights.items() if w}
     B, T = melody.shape
@@ -129,6 +133,7 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
         frames = np.flatnonzero(real)
         view = frame_view(m[frames], c[frames], spec)
         values = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
+                  "silence": frames_unaccompanied,
                   "off_beat": attacks_off_beat, "changes": lambda v: v.chord_onset}
         for name, weight in weights.items():
             terms[name][i, frames] = weight * values[name](view)
@@ -308,10 +313,11 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     token played at t, the rest of the rollout as played: v's chord sounds from t to the
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
     melody-sounding frame whose pitch class it holds and paying ``clash_penalty`` per one
-    it holds a pitch class a semitone from; a chord attack costs
+    it holds a pitch class a semitone from, and silence paying ``silence_penalty`` per
+    melody-sounding frame; a chord attack costs
     ``change_penalty``, and ``off_beat_penalty`` more off a beat, and earns its row's
     ``rhythm_shares`` (with ``data_rate``) unless it re-attacks the chord sounding before,
-    which costs ``restrike_penalty`` instead; a hold and silence cost nothing. Tokens that
+    which costs ``restrike_penalty`` instead; a hold and silence cost no attack. Tokens that
     are not chords get 0 (the policy's mask gives them no mass)."""
     B, T = melody.shape
     device = melody.device
@@ -329,6 +335,8 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     if config.clash_penalty:  # token v rubs against melody pitch class p
         rubs = (table.roll(1, dims=1) + table.roll(-1, dims=1)).clamp(max=1.0)
         values = values - config.clash_penalty * heard @ rubs.T
+    if config.silence_penalty:
+        values[..., spec.chord_silence] -= config.silence_penalty * heard.sum(-1)
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
     values[..., attacks] -= (config.change_penalty
                              + config.off_beat_penalty * off_beat[None, :, None])
