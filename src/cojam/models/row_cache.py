@@ -13,6 +13,7 @@ It runs the online model's own blocks and weights; only the attention step diffe
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -214,6 +215,21 @@ def _lower_triangle(size: int, device: torch.device) -> torch.Tensor:
     return _TRIANGLES[key]
 
 
+_FUSED: weakref.WeakKeyDictionary[Attention, tuple[tuple[int, ...], torch.Tensor]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _fused_projection(attention: Attention) -> torch.Tensor:
+    """(3C, C): the query and key/value weights stacked, built once per set of weights
+    (rebuilt when either changes: training steps and loads bump their versions)."""
+    query, key_value = attention.query.weight, attention.key_value.weight
+    stamp = (query.data_ptr(), query._version, key_value.data_ptr(), key_value._version)
+    fused = _FUSED.get(attention)
+    if fused is None or fused[0] != stamp:
+        fused = _FUSED[attention] = (stamp, torch.cat([query, key_value]).detach())
+    return fused[1]
+
+
 def _attend_each(attention: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, ...],
                  caches: list[KVCache], counts: list[int], layer: int,
                  visible: torch.Tensor, training: bool) -> torch.Tensor:
@@ -222,11 +238,12 @@ def _attend_each(attention: Attention, x: torch.Tensor, rope: tuple[torch.Tensor
     the masks of ``Attention.forward`` (none for one query, causal from position 0, else
     the rows ``start ..`` of the lower triangle ``visible``)."""
     _, N, C = x.shape
-    k, v = F.linear(x, attention.key_value.weight).split(C, dim=-1)
-    q = attention._heads(F.linear(x, attention.query.weight))  # (1, H, N, D)
-    # queries and keys rotated in one go (elementwise: the same numbers as one by one)
-    q, k = apply_rotary(torch.cat([q, attention._heads(k)]), *rope).split(1)
-    v = attention._heads(v)  # (1, H, N, D)
+    H, D = attention.config.n_heads, attention.config.head_dim
+    # queries, keys and values in one product (each output column is the same dot
+    # product as in the two projections), and queries and keys rotated in one go
+    qkv = F.linear(x, _fused_projection(attention)).view(1, N, 3, H, D).permute(2, 0, 3, 1, 4)
+    q, k = apply_rotary(qkv[:2], *rope)  # (1, H, N, D) each
+    v = qkv[2]  # (1, H, N, D)
     if len(caches) == 1:
         rows = [(caches[0], counts[0], q, k, v)]
     else:
