@@ -92,6 +92,19 @@ def test_the_first_window_starts_at_the_first_sounding_frame():
     assert first.melody[0] == SPEC.melody_on(64) and first.chords[0] == SPEC.chord_on("C")
 
 
+def test_a_pickup_off_the_beat_starts_its_window_on_the_beat_line():
+    """An eighth-note pickup before beat 3: the window starts on beat 2's line (silence,
+    then the pickup), so its frame 0 is a beat and beat 3 is frame 4."""
+    pickup = Song("p", "test", notes=(Note(onset=2.5, duration=0.5, pitch=62),
+                                      Note(onset=3, duration=1, pitch=64)),
+                  chords=(ChordSpan(3, 1, parse_chord("C")),))
+    (first,) = song_examples([pickup], SPEC, max_frames=64)
+    assert first.start_frame == 2 * SPEC.frames_per_beat
+    assert first.melody[0] == SPEC.melody_silence
+    assert first.melody[SPEC.frames_per_beat // 2] == SPEC.melody_on(62)
+    assert first.chords[SPEC.frames_per_beat] == SPEC.chord_on("C")
+
+
 def test_shifted_histories_keep_the_targets_and_move_only_a_prefix():
     examples = song_examples([song(f"s{i}", 16) for i in range(8)], SPEC, max_frames=64)
     plain = TrainBatches(examples, SPEC, batch_size=8, seed=3, augment=False).batch(0)

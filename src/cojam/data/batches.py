@@ -6,8 +6,9 @@ function of (seed, step): the order is a fresh permutation each epoch, so a run 
 at step s draws exactly the batches an uninterrupted run would. Training batches are
 transposed by a random -6..+5 semitones, in token space (a lookup table per shift).
 
-A song's first window starts at its first sounding frame (a pickup padded to a full bar
-would otherwise teach the model to open with bars of no chord). With
+A song's first window starts on the beat line of its first sounding frame (a pickup
+padded to a full bar would otherwise teach the model to open with bars of no chord; a
+window started off the beat would shift the beat grid of the whole window). With
 ``chord_shift_prob`` > 0 a batch also carries ``chord_inputs``: for that share of the
 windows, the chords the model *hears* up to a random chord change (or the window's end)
 are moved by a random non-zero interval while the targets stay true (``chord_targets``:
@@ -61,13 +62,17 @@ def song_examples(
     songs: Sequence[Song], spec: TokenSpec, max_frames: int = 256
 ) -> list[FrameExample]:
     """Every song cut into bar-aligned windows of at most ``max_frames`` frames; the first
-    window starts at the song's first frame with a note or a chord."""
+    window starts on the beat line at or before the song's first frame with a note or a
+    chord, so that every window's frame 0 is a beat (the grid the rhythm rewards and the
+    live clock count beats on; started at an eighth-note pickup, a window would put the
+    whole tune's beats half a beat late)."""
     examples = []
     for song in songs:
         melody, chords = song_to_frames(song, spec)
         frames_per_bar = int(round(song.beats_per_bar * spec.frames_per_beat))
         sounding = np.flatnonzero((melody != spec.melody_silence) | (chords != spec.chord_silence))
         first = int(sounding[0]) if len(sounding) else 0
+        first -= first % spec.frames_per_beat
         for start, end in bar_windows(len(melody), frames_per_bar, max_frames):
             start = max(start, first) if start == 0 and first < end else start
             examples.append(FrameExample(song.song_id, melody[start:end], chords[start:end], start))
