@@ -75,7 +75,7 @@ def listen(model, song: Song, scale: frozenset[int], samples: int) -> dict:
             "on_beat": round(float(np.mean([start % FRAMES_PER_BEAT == 0
                                             for start, _, _ in runs])) if runs else 1.0, 3),
             "changes_per_bar": round(len(runs) / bars, 2),
-            "in_key": round(chords_in_key(view, spec.chords, scale), 3),
+            "in_key": round(chords_in_key(view, scale), 3),
         })
     return {"melody": song.song_id, "samples": rows}
 

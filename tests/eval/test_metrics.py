@@ -57,10 +57,10 @@ def test_clashes_see_the_rub_that_note_in_chord_does_not():
 def test_chords_in_key_counts_attacked_chords_inside_the_scale():
     v = view([(0, 1, "C"), (1, 1, "F"), (2, 2, "G7")])
     c_major, f_major = Key(0, "major").scale, Key(5, "major").scale
-    assert chords_in_key(v, SPEC.chords, c_major) == 1.0
-    assert chords_in_key(v, SPEC.chords, f_major) == pytest.approx(2 / 3)  # G7 holds B
+    assert chords_in_key(v, c_major) == 1.0
+    assert chords_in_key(v, f_major) == pytest.approx(2 / 3)  # G7 holds B
     assert Key(9, "minor").scale == c_major | {8}  # A minor with its leading tone G#
-    assert math.isnan(chords_in_key(v, SPEC.chords, None))
+    assert math.isnan(chords_in_key(v, None))
 
 
 def test_chord_symbols_changes_and_beat_alignment():

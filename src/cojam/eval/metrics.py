@@ -37,18 +37,17 @@ def chord_symbols(view: FrameView, chords: Sequence[str]) -> list[str]:
     return [chords[index] for _, _, index in chord_runs(view)]
 
 
-def chords_in_key(view: FrameView, chords: Sequence[str], scale: frozenset[int] | None
-                  ) -> float:
+def chords_in_key(view: FrameView, scale: frozenset[int] | None) -> float:
     """Fraction of the attacked chords whose notes all lie in ``scale`` (the melody's
     key: ``Key.scale``); 1.0 with no chord attacked, NaN without a key."""
     if scale is None:
         return float("nan")
-    symbols = chord_symbols(view, chords)
-    if not symbols:
+    runs = chord_runs(view)
+    if not runs:
         return 1.0
-    parsed = [parse_chord(symbol) for symbol in symbols]  # vocabulary symbols: all parse
-    return float(np.mean([chord is not None and chord.pitch_classes <= scale
-                          for chord in parsed]))
+    outside = np.ones(12, dtype=bool)
+    outside[list(scale)] = False
+    return float(np.mean([not view.chord_pcs[start, outside].any() for start, _, _ in runs]))
 
 
 def per_beat_harmony(view: FrameView) -> np.ndarray:

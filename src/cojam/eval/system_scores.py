@@ -77,7 +77,7 @@ def output_metrics(
         "harmony": note_in_chord(view),
         "harmony_per_beat": float(np.nanmean(curve)) if not np.isnan(curve).all() else np.nan,
         "clashes": clashes(view),
-        "chords_in_key": chords_in_key(view, spec.chords, None if key is None else key.scale),
+        "chords_in_key": chords_in_key(view, None if key is None else key.scale),
         "chord_changes_per_bar": chord_changes_per_bar(view, beats_per_bar),
         "onsets_on_beats": onsets_on_beats(view),
         "long_chords": long_chords(view),
