@@ -116,6 +116,12 @@ def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
     return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - data_rate)
 
 
+# each frame-local rule term's (T,) flags of the frames (or attacks) it pays for
+FRAME_FLAGS = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
+               "silence": frames_unaccompanied, "off_beat": attacks_off_beat,
+               "changes": lambda view: view.chord_onset}
+
+
 def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                 spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
                 ) -> dict[str, torch.Tensor]:
@@ -132,11 +138,8 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                                          mask.cpu().numpy(), strict=True)):
         frames = np.flatnonzero(real)
         view = frame_view(m[frames], c[frames], spec)
-        values = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
-                  "silence": frames_unaccompanied,
-                  "off_beat": attacks_off_beat, "changes": lambda v: v.chord_onset}
         for name, weight in weights.items():
-            terms[name][i, frames] = weight * values[name](view)
+            terms[name][i, frames] = weight * FRAME_FLAGS[name](view)
     result = {name: torch.from_numpy(value) for name, value in terms.items()}
     if config.restrike_penalty:  # attacks that bring no change of harmony
         result["restrike"] = -config.restrike_penalty * (
