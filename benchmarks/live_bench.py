@@ -3,6 +3,7 @@ concurrent sessions. Prints JSON.
 
     python benchmarks/live_bench.py [--model RUN | --bundled] [--beats 64] [--threads 1]
         [--cases single,concurrent,round_trip,floor] [--sessions 1,4,16,32] [--stagger]
+        [--warm-ms 3] [--no-keep-warm]
 
 Without ``--model`` or ``--bundled`` (the model that ships with the package) it uses a
 randomly initialised cpu-small accompanist: an untrained model almost never predicts the
@@ -35,7 +36,10 @@ Cases:
 - ``round_trip``: the same session counts through the real server's websocket on this
   machine, batched (the server's default) and unbatched, each client ticking every frame
   at 120 BPM; latency is from sending a tick to receiving its plan, as the page measures
-  it. ``calls_per_pass``: model calls served per shared pass.
+  it. ``calls_per_pass``: model calls served per shared pass; ``warm_calls``: the
+  server's calls that warm the model before ticks (``cojam.live.warmth``; off with
+  ``--no-keep-warm``). ``--warm-ms`` does the same in the batched ``concurrent`` case:
+  one call on one token that many ms before each frame is due.
 
 - ``floor``: where a tick's time goes, frame after frame as fast as they run (not in
   real time), by CPU time: for one session, the model calls per tick and the cost of one
@@ -160,7 +164,8 @@ def run_session(model: OnlineModel, settings: JamSettings, beats: float, mode: s
 
 
 def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float,
-                   workers: int, batched: bool, stagger: bool = False) -> dict:
+                   workers: int, batched: bool, stagger: bool = False,
+                   warm_ms: float = 0.0) -> dict:
     """``sessions`` sessions ticking every frame at ``tempo``: each alone on ``workers``
     threads, or all of a frame's ticks together (batched). All start on the same frame,
     or with ``stagger`` (batched only) session i starts ``i * 16 // sessions`` frames
@@ -195,8 +200,13 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
     if batched:
         offsets = [i * 16 // sessions if stagger else 0 for i in range(sessions)]
         frame_cpu += [0.0] * max(offsets)
+        scratch = model.new_cache(1)
         for clock in range(int(beats * 4) + max(offsets)):
             due = start + clock * seconds_per_frame
+            if warm_ms:
+                time.sleep(max(0.0, due - warm_ms / 1000 - time.perf_counter()))
+                scratch.truncate(0)
+                forward_alone(model, Forward(scratch, [model.spec.melody_silence]))
             time.sleep(max(0.0, due - time.perf_counter()))
             ticking = [(i, clock - offsets[i]) for i in range(sessions)
                        if 0 <= clock - offsets[i] < int(beats * 4)]
@@ -213,7 +223,8 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
             extend_together([jams[i] for i, _ in ticking])  # after the answers, as the
             frame_cpu[clock] = time.thread_time() - began  # server does
         return {"sessions": sessions, "mode": "batched", "threads": 1, "tempo": tempo,
-                "staggered": stagger, **percentiles(latencies), **cpu_summary()}
+                "staggered": stagger, "warm_ms": warm_ms, **percentiles(latencies),
+                **cpu_summary()}
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {i: None for i in range(sessions)}  # a session's ticks run in order
@@ -232,11 +243,11 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
 
 
 def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float,
-                   batched: bool) -> dict:
+                   batched: bool, keep_warm: bool = True) -> dict:
     """``sessions`` websocket clients of a real server, each ticking every frame at
     ``tempo`` and timing tick -> plan."""
     app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions",
-                     batching=batched)
+                     batching=batched, keep_warm=keep_warm)
     latencies: list[float] = []
     lock = threading.Lock()
     seconds_per_frame = 60 / tempo / 4
@@ -272,8 +283,10 @@ def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float
     batcher = app.state.hub.batcher
     shared = {"calls_per_pass": round(batcher.calls / max(1, batcher.passes), 2)} if batched \
         else {}
+    warmer = app.state.hub.warmer
     return {"sessions": sessions, "mode": "batched" if batched else "unbatched",
-            "tempo": tempo, **percentiles(latencies), **shared}
+            "tempo": tempo, "warm_calls": warmer.calls if warmer is not None else None,
+            **percentiles(latencies), **shared}
 
 
 def run_floor(model: OnlineModel, beats: float) -> dict:
@@ -363,6 +376,12 @@ def main() -> None:
     parser.add_argument("--stagger", action="store_true",
                         help="concurrent batched sessions start spread over a bar instead of "
                              "on the same frame")
+    parser.add_argument("--warm-ms", type=float, default=0.0,
+                        help="batched concurrent case: one model call on one token this many "
+                             "ms before each frame is due (keeps the weights in cache)")
+    parser.add_argument("--no-keep-warm", action="store_true",
+                        help="round-trip case: the server does not warm the model before "
+                             "ticks (cojam.live.warmth)")
     parser.add_argument("--sessions", default="1,4,16,32",
                         help="comma-separated session counts of the concurrent and round-trip "
                              "cases")
@@ -398,10 +417,11 @@ def main() -> None:
                     continue
                 results["concurrent"].append(run_concurrent(
                     model, sessions, args.concurrent_beats, 120.0, workers, batched,
-                    args.stagger))
+                    args.stagger, args.warm_ms))
             if "round_trip" in cases:
                 results["round_trip"].append(run_round_trip(
-                    model, sessions, args.concurrent_beats, 120.0, batched))
+                    model, sessions, args.concurrent_beats, 120.0, batched,
+                    not args.no_keep_warm))
     print(json.dumps(results, indent=1))
 
 

@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-batching", action="store_true",
                         help="run each session's model calls alone instead of sharing one "
                         "pass between the sessions that wait for the model (to compare)")
+    parser.add_argument("--no-keep-warm", action="store_true",
+                        help="do not run the model once on its own shortly before a tick "
+                        "that follows a while without model work (it keeps the weights in "
+                        "the CPU's caches; to compare)")
     parser.set_defaults(func=run)
 
 
@@ -64,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
     sessions_dir = args.sessions_dir or default_sessions_dir()
     print(f"cojam jam: models {', '.join(models)}; session logs in {sessions_dir}")
     app = create_app(models, sessions_dir, host_names=("localhost", args.host),
-                     batching=not args.no_batching)
+                     batching=not args.no_batching, keep_warm=not args.no_keep_warm)
     serve(app, args.host, args.port, not args.no_browser)
     return 0

@@ -61,6 +61,7 @@ from cojam.live.protocol import (
 )
 from cojam.live.resume import HeldSession, Resumable, new_token
 from cojam.live.session_log import SessionLog, new_session_id
+from cojam.live.warmth import Warmer
 from cojam.models.online import OnlineModel
 
 MAX_SESSIONS = 32  # sessions at once; more are refused with close code 1013
@@ -80,7 +81,8 @@ class Hub:
 
     def __init__(self, models: dict[str, OnlineModel], sessions_dir: Path,
                  max_sessions: int = MAX_SESSIONS,
-                 start_deadline: float = START_DEADLINE_SECONDS, batching: bool = True):
+                 start_deadline: float = START_DEADLINE_SECONDS, batching: bool = True,
+                 keep_warm: bool = True):
         self.models = models
         self.sessions_dir = Path(sessions_dir)
         self.max_sessions = max_sessions
@@ -96,6 +98,8 @@ class Hub:
         # model calls of all sessions served in shared passes (None: each session's
         # calls run alone, inside its own slices)
         self.batcher = Batcher(self.share) if batching else None
+        # the model warmed before ticks that follow a while without model work (None: not)
+        self.warmer = Warmer(self.share) if keep_warm else None
 
     @staticmethod
     def midi_url(session_id: str) -> str:
@@ -119,6 +123,9 @@ class Connection:
         self.account: Account | None = None  # the session's use of the model
         self.clock: float | None = None  # the last tick accepted (the worker may be behind)
         self.sending = anyio.Lock()
+        self.ticked = anyio.Event()  # set when a tick arrives (``_keep_warm``)
+        self.tick_arrived = 0.0  # when the last tick arrived (``time.monotonic``)
+        self.warming = anyio.CancelScope()  # the ``_keep_warm`` loop, ended with the worker
 
     async def run(self) -> None:
         """Serve the socket until the client stops or leaves."""
@@ -133,6 +140,7 @@ class Connection:
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._work)
+                tasks.start_soon(self._keep_warm)
                 try:
                     reason = await self._read()
                 finally:
@@ -263,8 +271,10 @@ class Connection:
         if isinstance(message, Tick):
             check_tick(self.clock, message.beat)
             assert self.account is not None
-            self.account.moved(message.beat - (self.clock or 0.0), time.monotonic())
+            self.tick_arrived = time.monotonic()
+            self.account.moved(message.beat - (self.clock or 0.0), self.tick_arrived)
             self.clock = message.beat
+            self.ticked.set()
         await self._queue(message, message.type)
         return isinstance(message, Stop)
 
@@ -282,6 +292,25 @@ class Connection:
                     await self._error(str(e), getattr(item, "type", None))
         except WebSocketDisconnect:  # the reader sees the disconnect too, and ends
             return
+        finally:
+            self.warming.cancel()
+
+    async def _keep_warm(self) -> None:
+        """After each tick that arrives, warm the model shortly before the next one is
+        due, one frame later at the session's tempo, if it has been idle meanwhile
+        (``cojam.live.warmth``); until the worker ends."""
+        warmer = self.hub.warmer
+        if warmer is None:
+            return
+        with self.warming:
+            while True:
+                await self.ticked.wait()
+                self.ticked = anyio.Event()
+                engine = self.engine
+                if engine is None:
+                    continue
+                frame = 60 / engine.settings.tempo / engine.spec.frames_per_beat
+                await warmer.before(engine.model, self.tick_arrived + frame)
 
     async def _act(self, item: Item) -> None:
         assert self.engine is not None and self.log is not None

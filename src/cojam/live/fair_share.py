@@ -83,6 +83,7 @@ class FairShare:
         # (ahead, start tag, order, wake): real time sorts first
         self.waiting: list[tuple[bool, float, int, anyio.Event]] = []
         self._order = itertools.count()
+        self.idle_since = float("-inf")  # when the last slice ended (``time.monotonic``)
 
     async def run(self, account: Account, work: Callable[[], Result]) -> Result:
         """``work()`` in a worker thread once it is this account's turn; its wall time is
@@ -148,4 +149,5 @@ class FairShare:
     def _release(self, ahead: bool) -> None:
         self.running -= 1
         self.running_ahead -= ahead
+        self.idle_since = time.monotonic()
         self._dispatch()

@@ -61,12 +61,13 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 def create_app(models: dict[str, OnlineModel], sessions_dir: Path,
                max_sessions: int = MAX_SESSIONS, host_names: tuple[str, ...] = SERVED_NAMES,
-               start_deadline: float = START_DEADLINE_SECONDS, batching: bool = True
-               ) -> FastAPI:
+               start_deadline: float = START_DEADLINE_SECONDS, batching: bool = True,
+               keep_warm: bool = True) -> FastAPI:
     """The jam app serving ``models`` (name -> accompanist) and logging to
     ``sessions_dir``, answering requests whose ``Host`` is one of ``host_names`` or an
-    IP address. ``batching`` False runs each session's model calls alone (to compare)."""
-    hub = Hub(models, sessions_dir, max_sessions, start_deadline, batching)
+    IP address. ``batching`` False runs each session's model calls alone, ``keep_warm``
+    False leaves the model cold between ticks (``cojam.live.warmth``; both to compare)."""
+    hub = Hub(models, sessions_dir, max_sessions, start_deadline, batching, keep_warm)
     app = FastAPI(title="cojam jam", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(HostCheck, names=host_names)
     app.state.hub = hub
