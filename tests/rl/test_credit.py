@@ -75,6 +75,26 @@ def test_silence_under_the_melody_is_paid_to_the_silent_frame(rl_spec: TokenSpec
     assert values[0, 0, silence].item() == pytest.approx(-0.8 * 4)  # C's span: E E E E
 
 
+def test_a_chord_outside_the_melodys_key_is_paid_per_melody_frame(rl_spec: TokenSpec) -> None:
+    """A C-major scale (C D E F G A B C, a frame each) over C then Eb: the key heard from
+    the whole window is C major, so Eb's Eb and Bb pay on each of its frames; in C's
+    place D (its F#) would pay for C's four frames, G nothing."""
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "key_penalty": 0.3})
+    melody = torch.tensor([[rl_spec.melody_on(p) for p in (60, 62, 64, 65, 67, 69, 71, 72)]])
+    c, e_flat = rl_spec.chord_on("C"), rl_spec.chord_on("Eb")
+    chords = torch.tensor([[c, c + 1, c + 1, c + 1, e_flat, e_flat + 1, e_flat + 1,
+                            e_flat + 1]])
+    mask = torch.ones_like(melody, dtype=torch.bool)
+    terms = credit.frame_terms(melody, chords, mask, rl_spec, config)
+    assert set(terms) == {"out_of_key"}
+    assert terms["out_of_key"][0].tolist() == pytest.approx([0, 0, 0, 0, -0.3, -0.3, -0.3, -0.3])
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config)
+    assert values[0, 0, rl_spec.chord_on("D")].item() == pytest.approx(-0.3 * 4)
+    assert values[0, 0, rl_spec.chord_on("G")].item() == 0.0
+    assert values[0, 4, e_flat].item() == pytest.approx(-0.3 * 4)
+    assert values[0, 4, rl_spec.chord_silence].item() == 0.0  # silence holds no note
+
+
 def test_the_rhythm_guard_charges_the_attack_that_broke_it(rl_spec: TokenSpec) -> None:
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "off_beat_penalty": 1.0,
                                               "change_penalty": 0.25})
@@ -189,9 +209,11 @@ def test_the_played_candidate_earns_its_sampled_span_return(rl_spec: TokenSpec) 
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "note_in_chord_weight": 1.0,
                                               "off_beat_penalty": 2.0, "change_penalty": 0.5,
                                               "rhythm_weight": 0.3, "clash_penalty": 0.7,
-                                              "silence_penalty": 0.6})
+                                              "silence_penalty": 0.6, "key_penalty": 0.4})
     melody, chords, mask = rollout(rl_spec)
-    local = sum(credit.frame_terms(melody, chords, mask, rl_spec, config, 0.9).values())
+    terms = credit.frame_terms(melody, chords, mask, rl_spec, config, 0.9)
+    assert all(term.any() for term in terms.values())  # every term pays somewhere here
+    local = sum(terms.values())
     sampled = credit.span_returns(local, credit.span_starts(chords, rl_spec), mask)
     values = credit.candidate_rewards(melody, chords, mask, rl_spec, config, 0.9)
     played = values.gather(2, torch.where(mask, chords, 0)[..., None])[..., 0] * mask

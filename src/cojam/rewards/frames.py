@@ -12,6 +12,7 @@ from functools import cache
 import numpy as np
 
 from cojam.data.tokens import TokenSpec
+from cojam.eval.key_finding import estimate_key, pitch_class_histogram
 from cojam.music.chords import parse_chord
 
 
@@ -88,6 +89,19 @@ def frames_clashing(view: FrameView) -> np.ndarray:
     clashing[sounding] = (view.chord_pcs[sounding, (pcs + 1) % 12]
                           | view.chord_pcs[sounding, (pcs - 1) % 12])
     return clashing
+
+
+def frames_out_of_key(view: FrameView) -> np.ndarray:
+    """(T,) bool: the melody sounds and the sounding chord holds a pitch class outside
+    the key of the view's whole melody (``Key.scale`` of ``estimate_key`` over its
+    frames' pitch classes: the major scale, or natural minor with its leading tone);
+    all False when no melody sounds."""
+    key = estimate_key(pitch_class_histogram(view.pitch))
+    if key is None:
+        return np.zeros(view.num_frames, dtype=bool)
+    outside = np.ones(12, dtype=bool)
+    outside[list(key.scale)] = False
+    return (view.pitch >= 0) & view.chord_pcs[:, outside].any(axis=1)
 
 
 def frames_unaccompanied(view: FrameView) -> np.ndarray:

@@ -131,6 +131,11 @@ class PPOConfig:
     silence_penalty: float = 0.0
     """frame-local: penalty per melody-sounding frame without a chord (silence never
     rubs, so a clash penalty without it teaches the policy to fall silent)"""
+    key_penalty: float = 0.0
+    """frame-local: penalty per melody-sounding frame whose sounding chord holds a pitch
+    class outside the key of the window's whole melody (``rewards.frames
+    .frames_out_of_key``): the reward hears the key from the whole window, as the
+    teacher does, and the causal policy learns to find it from what it has heard"""
     restrike_penalty: float = 0.0
     """frame-local: penalty per re-attack of the chord that is sounding (no change of
     harmony; the rhythm term does not pay it, so without a cost the policy may re-strike

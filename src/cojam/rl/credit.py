@@ -18,6 +18,10 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 - ``-silence_penalty`` per melody-sounding frame without a chord (silence never rubs, and
   the vocabulary term pays it up to the data's share of silent frames, so a clash
   penalty alone taught the policy to fall silent under the melody);
+- ``-key_penalty`` per melody-sounding frame whose chord holds a pitch class outside
+  the key of the window's whole melody (C#m7 under a tune in D minor sounds wrong even
+  on the beats where it holds the melody's E; the reward reads the key from the whole
+  window, as the teacher does, and the causal policy must hear it);
 - ``-change_penalty`` per chord attack (every change of harmony costs a little, so
   following every melody note does not pay);
 - the harmonic rhythm: ``rhythm_weight`` w of a window's ``-w * beats * (r - r_data)^2``,
@@ -72,12 +76,14 @@ import numpy as np
 import torch
 
 from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
+from cojam.eval.key_finding import estimate_key
 from cojam.rewards.frames import (
     FrameView,
     chord_pc_table,
     frame_view,
     frames_clashing,
     frames_in_chord,
+    frames_out_of_key,
     frames_unaccompanied,
 )
 from cojam.rl.config import PPOConfig
@@ -118,7 +124,8 @@ def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
 
 # each frame-local rule term's (T,) flags of the frames (or attacks) it pays for
 FRAME_FLAGS = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
-               "silence": frames_unaccompanied, "off_beat": attacks_off_beat,
+               "silence": frames_unaccompanied, "out_of_key": frames_out_of_key,
+               "off_beat": attacks_off_beat,
                "changes": lambda view: view.chord_onset}
 
 
@@ -130,6 +137,7 @@ def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
     ``data_rate``, the data's attacks per beat). Padding gets 0."""
     weights = {"note_in_chord": config.note_in_chord_weight,
                "clashes": -config.clash_penalty, "silence": -config.silence_penalty,
+               "out_of_key": -config.key_penalty,
                "off_beat": -config.off_beat_penalty, "changes": -config.change_penalty}
     weights = {name: w for name, w in weights.items() if w}
     B, T = melody.shape
@@ -316,7 +324,8 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     token played at t, the rest of the rollout as played: v's chord sounds from t to the
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
     melody-sounding frame whose pitch class it holds and paying ``clash_penalty`` per one
-    it holds a pitch class a semitone from, and silence paying ``silence_penalty`` per
+    it holds a pitch class a semitone from and ``key_penalty`` per one if it holds a
+    pitch class outside the row's key, and silence paying ``silence_penalty`` per
     melody-sounding frame; a chord attack costs
     ``change_penalty``, and ``off_beat_penalty`` more off a beat, and earns its row's
     ``rhythm_shares`` (with ``data_rate``) unless it re-attacks the chord sounding before,
@@ -340,6 +349,10 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
         values = values - config.clash_penalty * heard @ rubs.T
     if config.silence_penalty:
         values[..., spec.chord_silence] -= config.silence_penalty * heard.sum(-1)
+    if config.key_penalty:  # token v holds a pitch class outside its row's key
+        outside = torch.stack([_outside_key(row) for row in pcs.sum(1).cpu().numpy()])
+        out_of_key = (outside.to(device) @ table.T).clamp(max=1.0)  # (B, V)
+        values = values - config.key_penalty * heard.sum(-1)[..., None] * out_of_key[:, None]
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
     values[..., attacks] -= (config.change_penalty
                              + config.off_beat_penalty * off_beat[None, :, None])
@@ -357,6 +370,16 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
         restrike[..., spec.chord_silence] = 0.0
         values = values - config.restrike_penalty * restrike
     return values * mask[..., None]
+
+
+def _outside_key(histogram: np.ndarray) -> torch.Tensor:
+    """(12,) float: 1 for the pitch classes outside the key of a melody's pitch-class
+    histogram (as ``frames_out_of_key`` reads it), all 0 without a melody."""
+    key = estimate_key(histogram)
+    outside = torch.zeros(12) if key is None else torch.ones(12)
+    if key is not None:
+        outside[sorted(key.scale)] = 0.0
+    return outside
 
 
 def expected_advantages(values: torch.Tensor, log_p: torch.Tensor, rows: torch.Tensor,
