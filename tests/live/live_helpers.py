@@ -7,10 +7,16 @@ wrong, so nearly every tick re-plans.
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 import torch
+from websockets.sync.client import connect
 
 from cojam.data.tokens import TokenSpec, chord_vocabulary
 from cojam.live.engine import JamSession, JamSettings
+from cojam.live.server import serving_in_background
 from cojam.models.online import OnlineConfig, OnlineModel
 from cojam.music.chords import parse_chord
 
@@ -65,3 +71,42 @@ def settings(**changes) -> JamSettings:
     return JamSettings(**{"lookahead": 4, "commit": 1, "count_in": 2, "listen": 0,
                           "harmonic_rhythm": "free", "seed": 7,
                           **changes})
+
+
+
+def jams_over_sockets(app, starts: list[dict], ticks: int,
+                      frame_seconds: float | None = None,
+                      beat_scales: list[float] | None = None) -> list[list[list]]:
+    """One client per ``starts`` entry (protocol fields of its ``start`` beside ``v``
+    and ``type``), all at once, on ``app`` served in the background: ``ticks`` ticks a
+    frame apart (``beat_scales[i]`` beats of a frame at a time), a note on every other
+    one, each answered by a plan; then stop. With ``frame_seconds`` the ticks go out in
+    real time, else as soon as each is answered. Each client's plans' chords."""
+    plans: list[list[list]] = [[] for _ in starts]
+    scales = beat_scales or [1.0] * len(starts)
+
+    def client(index: int) -> None:
+        with connect(f"ws://localhost:{port}/ws") as ws:
+            ws.send(json.dumps({"v": 1, "type": "start", **starts[index]}))
+            assert json.loads(ws.recv())["type"] == "ready"
+            began = time.monotonic()
+            for frame in range(ticks):
+                if frame_seconds is not None:
+                    time.sleep(max(0.0, began + frame * frame_seconds - time.monotonic()))
+                beat = frame / 4 * scales[index]
+                if frame % 2 == 0:
+                    ws.send(json.dumps({"v": 1, "type": "note_on", "beat": beat,
+                                        "pitch": 60 + (frame * (index + 3)) % 12}))
+                ws.send(json.dumps({"v": 1, "type": "tick", "beat": beat}))
+                answer = json.loads(ws.recv())
+                assert answer["type"] == "plan", answer
+                plans[index].append(answer["chords"])
+            ws.send(json.dumps({"v": 1, "type": "stop"}))
+
+    with serving_in_background(app) as port:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(len(starts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    return plans

@@ -4,21 +4,19 @@ each planning on after its answer (``extend``) as the server does."""
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 import anyio
 import pytest
 import torch
-from live_helpers import melody, note_events, settings, tiny_model
-from websockets.sync.client import connect
+from live_helpers import jams_over_sockets, melody, note_events, settings, tiny_model
 
 import cojam.live.batching as batching
 from cojam.live.batching import Batcher, extend_together, run_pass, tick_together
 from cojam.live.engine import JamSession
 from cojam.live.fair_share import Account, FairShare
-from cojam.live.server import create_app, serving_in_background
+from cojam.live.server import create_app
 from cojam.models.row_cache import Forward, forward_alone, forward_together
 
 # (settings, melody seed, beats between ticks, ticks, first round, model): different
@@ -195,33 +193,11 @@ def test_sessions_waiting_for_a_pass_share_the_next_one(models, monkeypatch):
 
 
 def _jam_through_server(model, sessions_dir: Path, batching_on: bool, ticks: int
-                        ) -> tuple[list[list[dict]], dict]:
+                        ) -> tuple[list[list[list]], dict]:
     app = create_app({"tiny": model}, sessions_dir, batching=batching_on)
-    plans: list[list[dict]] = [[] for _ in range(4)]
-
-    def client(index: int) -> None:
-        with connect(f"ws://localhost:{port}/ws") as ws:
-            ws.send(json.dumps({"v": 1, "type": "start", "lookahead": 4, "commit": 2,
-                                "count_in": 2, "listen": 0, "seed": index,
-                                "temperature": [1.0, 0.0, 0.8, 1.0][index]}))
-            assert json.loads(ws.recv())["type"] == "ready"
-            for frame in range(ticks):
-                beat = frame / 4 * (1 + index % 2)
-                if frame % 2 == 0:
-                    ws.send(json.dumps({"v": 1, "type": "note_on", "beat": beat,
-                                        "pitch": 60 + (frame * (index + 3)) % 12}))
-                ws.send(json.dumps({"v": 1, "type": "tick", "beat": beat}))
-                answer = json.loads(ws.recv())
-                assert answer["type"] == "plan", answer
-                plans[index].append(answer["chords"])
-            ws.send(json.dumps({"v": 1, "type": "stop"}))
-
-    with serving_in_background(app) as port:
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+    starts = [{"lookahead": 4, "commit": 2, "count_in": 2, "listen": 0, "seed": index,
+               "temperature": [1.0, 0.0, 0.8, 1.0][index]} for index in range(4)]
+    plans = jams_over_sockets(app, starts, ticks, beat_scales=[1, 2, 1, 2])
     batcher = app.state.hub.batcher
     counts = {"passes": batcher.passes, "calls": batcher.calls} if batcher else {}
     return plans, counts

@@ -3,17 +3,15 @@ without model work, at most once per while, and nothing a session plays changes.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from pathlib import Path
 
 import anyio
-from websockets.sync.client import connect
+from live_helpers import jams_over_sockets
 
 from cojam.live import warmth
 from cojam.live.fair_share import FairShare
-from cojam.live.server import create_app, serving_in_background
+from cojam.live.server import create_app
 
 
 def test_the_model_is_warmed_only_after_it_was_idle(model):
@@ -54,31 +52,9 @@ def test_the_warming_call_waits_until_shortly_before_the_tick_is_due(model):
 def _jam_in_real_time(model, sessions_dir: Path, keep_warm: bool) -> tuple[list, int]:
     """Two sockets ticking every frame at 120 BPM (a tick every 125 ms), as a page does."""
     app = create_app({"tiny": model}, sessions_dir, keep_warm=keep_warm)
-    plans: list[list] = [[], []]
-
-    def client(index: int) -> None:
-        with connect(f"ws://localhost:{port}/ws") as ws:
-            ws.send(json.dumps({"v": 1, "type": "start", "lookahead": 4, "commit": 2,
-                                "count_in": 2, "listen": 0, "seed": index, "tempo": 120}))
-            assert json.loads(ws.recv())["type"] == "ready"
-            start = time.monotonic()
-            for frame in range(16):
-                time.sleep(max(0.0, start + frame * 0.125 - time.monotonic()))
-                if frame % 2 == 0:
-                    ws.send(json.dumps({"v": 1, "type": "note_on", "beat": frame / 4,
-                                        "pitch": 60 + (frame * (index + 3)) % 12}))
-                ws.send(json.dumps({"v": 1, "type": "tick", "beat": frame / 4}))
-                answer = json.loads(ws.recv())
-                assert answer["type"] == "plan", answer
-                plans[index].append(answer["chords"])
-            ws.send(json.dumps({"v": 1, "type": "stop"}))
-
-    with serving_in_background(app) as port:
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+    starts = [{"lookahead": 4, "commit": 2, "count_in": 2, "listen": 0, "seed": index,
+               "tempo": 120} for index in range(2)]
+    plans = jams_over_sockets(app, starts, 16, frame_seconds=0.125)
     warmer = app.state.hub.warmer
     return plans, warmer.calls if warmer is not None else 0
 
