@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from rl_helpers import TINY_PPO
 
+from cojam.data.batches import FrameBatch
 from cojam.models.checkpoint import load_model, read_config
-from cojam.rl.ppo import train_rl
+from cojam.rl.ppo import StepBatch, anchored_rows, train_rl
 
 NO_TERMS = dict(invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
                 repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0,
@@ -125,3 +126,14 @@ def test_the_kl_loss_runs_and_the_critic_fits(tmp_path: Path, rl_cache: Path,
     logged = rows(tmp_path)
     assert all(r["losses/value"] > 0.0 for r in logged)
     assert all(np.isfinite(r["losses/policy"]) for r in logged)
+
+
+def test_the_kl_anchor_can_leave_the_melody_only_rows_free():
+    """Rows: 2 data, 2 melody-only, 2 partner; with ``kl_loss_melody_rows`` False the
+    exact KL loss anchors all but the melody-only rows."""
+    rows = FrameBatch(np.zeros((6, 4), dtype=np.int64), np.zeros((6, 4), dtype=np.int64),
+                      np.ones((6, 4), dtype=bool), tuple("abcdef"))
+    batch = StepBatch(rows, n_real=2, n_data=4)
+    assert anchored_rows(batch, TINY_PPO).tolist() == [True] * 6
+    free = dataclasses.replace(TINY_PPO, kl_loss_melody_rows=False)
+    assert anchored_rows(batch, free).tolist() == [True, True, False, False, True, True]

@@ -105,6 +105,11 @@ class PPOConfig:
     """weight of the exact KL(pi || pi_MLE) over the allowed chords at every state the
     policy visited, as a loss term: a dense anchor that keeps the musical habits the
     rewards do not judge (no credit assignment through returns)"""
+    kl_loss_melody_rows: bool = True
+    """the exact KL loss also on the melody-only rows (``melody_fraction``); False
+    anchors only the rows whose melodies are of the kind the MLE model learned from
+    (data rows and the melody agent's), so that melodies of another tradition are not
+    held to the MLE model's harmony of them"""
     note_in_chord_weight: float = 0.0
     """frame-local: reward per melody-sounding frame whose pitch class is in the chord
     sounding there, paid to that frame's chord token (see ``credit.py``)"""

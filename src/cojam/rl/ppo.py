@@ -212,13 +212,15 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
 
 def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: Rollout,
                   scored: Scored, advantages: torch.Tensor, targets: torch.Tensor,
-                  config: PPOConfig, step: int, expected: torch.Tensor | None = None
-                  ) -> dict[str, float]:
+                  config: PPOConfig, step: int, expected: torch.Tensor | None = None,
+                  anchored: torch.Tensor | None = None) -> dict[str, float]:
     """Several epochs of minibatch updates of the policy and the value head; returns the
     mean of each diagnostic over the updates. ``expected`` (``expected_credit``) adds the
-    exact policy gradient of the rule terms on the rows that have it."""
+    exact policy gradient of the rule terms on the rows that have it; the exact KL loss
+    applies to the rows ``anchored`` (B,) bool marks (default: all)."""
     policy, value_head, mask = models.policy, models.value_head, rollout.mask
     device = mask.device
+    kl_mask = mask if anchored is None else mask & anchored.to(device)[:, None]
     order_generator = torch.Generator().manual_seed(step_seed(config.seed, step, 1))
     updates: list[dict[str, float]] = []
     for _ in range(config.epochs):
@@ -240,7 +242,8 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
                                                    mask[rows])
             if config.kl_loss_coef:
                 kl_mle = masked_mean(exact_kl(scores.distribution,
-                                              scored.reference.distribution[rows]), mask[rows])
+                                              scored.reference.distribution[rows]),
+                                     kl_mask[rows])
                 loss = loss + config.kl_loss_coef * kl_mle
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -254,6 +257,15 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
                             "charts/approx_kl": diagnostics["approx_kl"],
                             "optim/grad_norm": grad_norm.item()})
     return {k: sum(u[k] for u in updates) / len(updates) for k in updates[0]}
+
+
+def anchored_rows(batch: StepBatch, config: PPOConfig) -> torch.Tensor:
+    """(B,) bool: the rows the exact KL loss applies to, all but the melody-only rows
+    (``n_real .. n_data``) when ``kl_loss_melody_rows`` is False."""
+    rows = torch.ones(len(batch.rows.mask), dtype=torch.bool)
+    if not config.kl_loss_melody_rows:
+        rows[batch.n_real:batch.n_data] = False
+    return rows
 
 
 def update_adversary(models: RLModels, optimizer: torch.optim.Optimizer, batch: StepBatch,
@@ -427,7 +439,7 @@ def train_rl(
                 models, rollout, batch, scored, config, data_rate, data_marginal)
             tick = time.perf_counter()  # 4. update
             updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
-                                    config, step, expected)
+                                    config, step, expected, anchored_rows(batch, config))
             seconds["update"] = time.perf_counter() - tick
             row = update_adversary(models, optimizer, batch, rollout, scored, step, config,
                                    scalars)  # 5. discriminator
