@@ -12,7 +12,7 @@ from rl_helpers import TINY_PPO
 
 from cojam.data.batches import FrameBatch
 from cojam.models.checkpoint import load_model, read_config
-from cojam.rl.ppo import StepBatch, anchored_rows, train_rl
+from cojam.rl.ppo import StepBatch, anchored_rows, melody_only_rows, train_rl
 
 NO_TERMS = dict(invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
                 repeated_chord_penalty=0.0, long_chord_penalty=0.0, early_end_penalty=0.0,
@@ -137,3 +137,4 @@ def test_the_kl_anchor_can_leave_the_melody_only_rows_free():
     assert anchored_rows(batch, TINY_PPO).tolist() == [True] * 6
     free = dataclasses.replace(TINY_PPO, kl_loss_melody_rows=False)
     assert anchored_rows(batch, free).tolist() == [True, True, False, False, True, True]
+    assert melody_only_rows(6, 2, 4).tolist() == [False, False, True, True, False, False]

@@ -15,7 +15,8 @@ from cojam.rl.config import RL_SECTIONS, PPOConfig, load_rl_section
 
 DEFAULTS = PPOConfig()
 # the adversarial terms: the learned discriminator and the closed-form one on chord marginals
-ADVERSARIAL = {"adversarial_weight", "discriminator", "marginal_weight", "marginal_clip"} | {
+ADVERSARIAL = {"adversarial_weight", "discriminator", "marginal_weight", "marginal_clip",
+               "marginal_melody_rows"} | {
     f.name for f in fields(PPOConfig) if f.name.startswith("disc_")}
 
 

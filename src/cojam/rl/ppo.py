@@ -190,12 +190,13 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 @torch.no_grad()
 def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
-                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None
-                    ) -> torch.Tensor | None:
+                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None,
+                    n_real: int | None = None) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
     (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
     (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
-    (``credit.py``)."""
+    (``credit.py``). Without ``marginal_melody_rows`` the vocabulary term is measured and
+    paid on the first ``n_real`` rows (the data rows) only."""
     if config.frame_credit != "expected" or not n_data:
         return None
     spec, mask = models.policy.spec, rollout.mask
@@ -205,8 +206,11 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
                                       data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
-        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
-        values = values + vocabulary * mask[..., None]
+        paid = rows
+        if not config.marginal_melody_rows and n_real is not None:
+            paid = rows & ~melody_only_rows(len(mask), n_real, n_data).to(mask.device)
+        vocabulary = credit.marginal_rewards(log_p, paid, mask, data_marginal, spec, config)
+        values = values + vocabulary * (mask & paid[:, None])[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -259,13 +263,20 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
     return {k: sum(u[k] for u in updates) / len(updates) for k in updates[0]}
 
 
+def melody_only_rows(n_rows: int, n_real: int, n_data: int) -> torch.Tensor:
+    """(B,) bool: a step's melody-only rows, ``n_real .. n_data`` (``step_batch``)."""
+    rows = torch.zeros(n_rows, dtype=torch.bool)
+    rows[n_real:n_data] = True
+    return rows
+
+
 def anchored_rows(batch: StepBatch, config: PPOConfig) -> torch.Tensor:
     """(B,) bool: the rows the exact KL loss applies to, all but the melody-only rows
-    (``n_real .. n_data``) when ``kl_loss_melody_rows`` is False."""
-    rows = torch.ones(len(batch.rows.mask), dtype=torch.bool)
-    if not config.kl_loss_melody_rows:
-        rows[batch.n_real:batch.n_data] = False
-    return rows
+    when ``kl_loss_melody_rows`` is False."""
+    n_rows = len(batch.rows.mask)
+    if config.kl_loss_melody_rows:
+        return torch.ones(n_rows, dtype=torch.bool)
+    return ~melody_only_rows(n_rows, batch.n_real, batch.n_data)
 
 
 def update_adversary(models: RLModels, optimizer: torch.optim.Optimizer, batch: StepBatch,
@@ -375,7 +386,7 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
     expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
-                               data_marginal)
+                               data_marginal, batch.n_real)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
