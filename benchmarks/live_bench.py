@@ -74,6 +74,7 @@ from cojam.live.batching import extend_together, tick_together
 from cojam.live.decoder import DRAFT_TOKENS
 from cojam.live.engine import REPLAN_BUDGET, JamSession, JamSettings
 from cojam.live.server import create_app, serving_in_background
+from cojam.live.warmth import warm_call
 from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import load_model
 from cojam.models.online import OnlineConfig, OnlineModel
@@ -205,8 +206,7 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
             due = start + clock * seconds_per_frame
             if warm_ms:
                 time.sleep(max(0.0, due - warm_ms / 1000 - time.perf_counter()))
-                scratch.truncate(0)
-                forward_alone(model, Forward(scratch, [model.spec.melody_silence]))
+                warm_call(model, scratch)
             time.sleep(max(0.0, due - time.perf_counter()))
             ticking = [(i, clock - offsets[i]) for i in range(sessions)
                        if 0 <= clock - offsets[i] < int(beats * 4)]

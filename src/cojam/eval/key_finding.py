@@ -80,6 +80,20 @@ def key_scores(histogram: np.ndarray) -> np.ndarray:
     return _KEY_PROFILES @ _standardise(histogram)
 
 
+def outside_scale(scale: frozenset[int]) -> np.ndarray:
+    """(12,) bool: the pitch classes not in ``scale``."""
+    outside = np.ones(12, dtype=bool)
+    outside[list(scale)] = False
+    return outside
+
+
+def outside_key(histogram: np.ndarray) -> np.ndarray:
+    """(12,) bool: the pitch classes outside the key of a melody's pitch-class histogram
+    (``estimate_key``, ``Key.scale``); none without a melody."""
+    key = estimate_key(histogram)
+    return np.zeros(12, dtype=bool) if key is None else outside_scale(key.scale)
+
+
 def _row(key: Key) -> int:
     return key.tonic + (0 if key.mode == "major" else 12)
 

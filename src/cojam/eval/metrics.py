@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cojam.data.tokens import FRAMES_PER_BEAT
+from cojam.eval.key_finding import outside_scale
 from cojam.music.chords import parse_chord
 from cojam.rewards.frames import FrameView, chord_runs, frames_in_chord
 
@@ -45,8 +46,7 @@ def chords_in_key(view: FrameView, scale: frozenset[int] | None) -> float:
     runs = chord_runs(view)
     if not runs:
         return 1.0
-    outside = np.ones(12, dtype=bool)
-    outside[list(scale)] = False
+    outside = outside_scale(scale)
     return float(np.mean([not view.chord_pcs[start, outside].any() for start, _, _ in runs]))
 
 

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from cojam.data.tokens import TokenSpec
-from cojam.eval.key_finding import estimate_key, pitch_class_histogram
+from cojam.eval.key_finding import outside_key, pitch_class_histogram
 from cojam.music.chords import parse_chord
 
 
@@ -96,11 +96,7 @@ def frames_out_of_key(view: FrameView) -> np.ndarray:
     the key of the view's whole melody (``Key.scale`` of ``estimate_key`` over its
     frames' pitch classes: the major scale, or natural minor with its leading tone);
     all False when no melody sounds."""
-    key = estimate_key(pitch_class_histogram(view.pitch))
-    if key is None:
-        return np.zeros(view.num_frames, dtype=bool)
-    outside = np.ones(12, dtype=bool)
-    outside[list(key.scale)] = False
+    outside = outside_key(pitch_class_histogram(view.pitch))
     return (view.pitch >= 0) & view.chord_pcs[:, outside].any(axis=1)
 
 

@@ -76,7 +76,7 @@ import numpy as np
 import torch
 
 from cojam.data.tokens import FRAMES_PER_BEAT, TokenSpec
-from cojam.eval.key_finding import estimate_key
+from cojam.eval.key_finding import outside_key
 from cojam.rewards.frames import (
     FrameView,
     chord_pc_table,
@@ -350,8 +350,8 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
     if config.silence_penalty:
         values[..., spec.chord_silence] -= config.silence_penalty * heard.sum(-1)
     if config.key_penalty:  # token v holds a pitch class outside its row's key
-        outside = torch.stack([_outside_key(row) for row in pcs.sum(1).cpu().numpy()])
-        out_of_key = (outside.to(device) @ table.T).clamp(max=1.0)  # (B, V)
+        outside = np.stack([outside_key(row) for row in pcs.sum(1).cpu().numpy()])
+        out_of_key = (torch.from_numpy(outside).float().to(device) @ table.T).clamp(max=1.0)
         values = values - config.key_penalty * heard.sum(-1)[..., None] * out_of_key[:, None]
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
     values[..., attacks] -= (config.change_penalty
@@ -370,16 +370,6 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
         restrike[..., spec.chord_silence] = 0.0
         values = values - config.restrike_penalty * restrike
     return values * mask[..., None]
-
-
-def _outside_key(histogram: np.ndarray) -> torch.Tensor:
-    """(12,) float: 1 for the pitch classes outside the key of a melody's pitch-class
-    histogram (as ``frames_out_of_key`` reads it), all 0 without a melody."""
-    key = estimate_key(histogram)
-    outside = torch.zeros(12) if key is None else torch.ones(12)
-    if key is not None:
-        outside[sorted(key.scale)] = 0.0
-    return outside
 
 
 def expected_advantages(values: torch.Tensor, log_p: torch.Tensor, rows: torch.Tensor,

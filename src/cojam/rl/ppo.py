@@ -189,9 +189,9 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 
 @torch.no_grad()
-def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
-                    data_rate: float | None = None, data_marginal: torch.Tensor | None = None,
-                    n_real: int | None = None) -> torch.Tensor | None:
+def expected_credit(models: RLModels, rollout: Rollout, n_real: int, n_data: int,
+                    config: PPOConfig, data_rate: float | None = None,
+                    data_marginal: torch.Tensor | None = None) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
     (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
     (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
@@ -207,7 +207,7 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
         paid = rows
-        if not config.marginal_melody_rows and n_real is not None:
+        if not config.marginal_melody_rows:
             paid = rows & ~melody_only_rows(len(mask), n_real, n_data).to(mask.device)
         vocabulary = credit.marginal_rewards(log_p, paid, mask, data_marginal, spec, config)
         values = values + vocabulary * (mask & paid[:, None])[..., None]
@@ -385,8 +385,8 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     attacks = credit.span_starts(rollout.chords, models.policy.spec)
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
-    expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
-                               data_marginal, batch.n_real)
+    expected = expected_credit(models, rollout, batch.n_real, batch.n_data, config,
+                               data_rate, data_marginal)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
