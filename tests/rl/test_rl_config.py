@@ -15,8 +15,7 @@ from cojam.rl.config import RL_SECTIONS, PPOConfig, load_rl_section
 
 DEFAULTS = PPOConfig()
 # the adversarial terms: the learned discriminator and the closed-form one on chord marginals
-ADVERSARIAL = {"adversarial_weight", "discriminator", "marginal_weight", "marginal_clip",
-               "marginal_melody_rows"} | {
+ADVERSARIAL = {"adversarial_weight", "discriminator", "marginal_weight", "marginal_clip"} | {
     f.name for f in fields(PPOConfig) if f.name.startswith("disc_")}
 
 

@@ -153,10 +153,6 @@ class PPOConfig:
     discriminator between the two chord marginals, so the policy's chord vocabulary
     follows the data's instead of collapsing onto a few safe chords (see ``credit.py``;
     only with ``frame_credit`` "expected")"""
-    marginal_melody_rows: bool = True
-    """the chord-vocabulary term also on the melody-only rows (``melody_fraction``);
-    False measures and pays it on the data rows only, the rows whose melodies Bach's
-    chord marginal belongs to"""
     marginal_clip: float = 3.0
     """bound on the log-ratio of the chord-marginal term"""
     invalid_hold_penalty: float = 10.0

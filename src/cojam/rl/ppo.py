@@ -189,14 +189,13 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 
 @torch.no_grad()
-def expected_credit(models: RLModels, rollout: Rollout, n_real: int, n_data: int,
-                    config: PPOConfig, data_rate: float | None = None,
+def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
+                    data_rate: float | None = None,
                     data_marginal: torch.Tensor | None = None) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
     (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
     (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
-    (``credit.py``). Without ``marginal_melody_rows`` the vocabulary term is measured and
-    paid on the first ``n_real`` rows (the data rows) only."""
+    (``credit.py``)."""
     if config.frame_credit != "expected" or not n_data:
         return None
     spec, mask = models.policy.spec, rollout.mask
@@ -206,11 +205,8 @@ def expected_credit(models: RLModels, rollout: Rollout, n_real: int, n_data: int
                                       data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
-        paid = rows
-        if not config.marginal_melody_rows:
-            paid = rows & ~melody_only_rows(len(mask), n_real, n_data).to(mask.device)
-        vocabulary = credit.marginal_rewards(log_p, paid, mask, data_marginal, spec, config)
-        values = values + vocabulary * (mask & paid[:, None])[..., None]
+        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
+        values = values + vocabulary * (mask & rows[:, None])[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -385,8 +381,8 @@ def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: 
     attacks = credit.span_starts(rollout.chords, models.policy.spec)
     advantages, targets = credit.advantages(scored.local, attacks, scored.sequence,
                                             values, rollout.mask, config)
-    expected = expected_credit(models, rollout, batch.n_real, batch.n_data, config,
-                               data_rate, data_marginal)
+    expected = expected_credit(models, rollout, batch.n_data, config, data_rate,
+                               data_marginal)
     return values, normalise(advantages, rollout.mask), targets, expected
 
 
