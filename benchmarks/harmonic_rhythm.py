@@ -2,15 +2,15 @@
 held-out melodies for each harmonic rhythm setting and sampling temperature. Prints JSON.
 
     python benchmarks/harmonic_rhythm.py [--model RUN] [--tunes 12] [--beats 64] [--seeds 2]
-        [--rhythms free,beat,half-bar,bar] [--temperatures 1.0]
+        [--rhythms free,beat,half-bar,bar] [--temperatures 1.0] [--commit 4]
 
 Melodies: the first ``--tunes`` tunes in 2/4, 3/4 or 4/4 of the Essen collection's test
 files (``cojam.data.essen.TEST_FILES``, read with music21: the files no training step
 sees, the RL rollouts' folk tunes included), each played from its start for at most
-``--beats`` beats after a one-bar count-in, ticking every frame at the page's defaults
-(lookahead 8, commit 2, listen 8) for every pair of ``--rhythms`` and
-``--temperatures``. Per pair, over the frames after the listening (the frames the model
-may play):
+``--beats`` beats after a one-bar count-in, ticking every frame with lookahead 8, listen
+8 and ``--commit`` beats committed (the page's default is 4) for every pair of
+``--rhythms`` and ``--temperatures``. Per pair, over the frames after the listening (the
+frames the model may play):
 
 - ``note_in_chord``: fraction of sounding melody frames whose pitch class is in the
   committed chord (no chord counts as outside), as in the evaluation reports;
@@ -134,6 +134,8 @@ def main() -> None:
                         help="comma-separated harmonic rhythms")
     parser.add_argument("--temperatures", default="1.0",
                         help="comma-separated sampling temperatures")
+    parser.add_argument("--commit", type=int, default=4,
+                        help="beats committed ahead (the page's default: 4)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the server runs sessions
     model = load_model(args.model or bundled_model_dir()).eval()
@@ -141,7 +143,7 @@ def main() -> None:
     results: dict = {"model": str(args.model) if args.model else "bundled",
                      "tunes": [tune_id for tune_id, _, _ in tunes], "beats": args.beats,
                      "seeds": args.seeds, "settings": {}, "folk": {}, "scale": {}}
-    base = JamSettings(count_in=4, listen=8, lookahead=8, commit=2)
+    base = JamSettings(count_in=4, listen=8, lookahead=8, commit=args.commit)
     results["settings"] = {k: v for k, v in base.__dict__.items()
                            if k not in ("seed", "harmonic_rhythm", "temperature")}
     for temperature in (float(t) for t in args.temperatures.split(",")):

@@ -7,6 +7,10 @@ with their beats, plus note-in-chord, the share of attacks on a beat, changes pe
 and the share of chords whose notes all lie in the melody's key.
 
     .venv/bin/python benchmarks/listen.py [--model RUN] [--melodies CACHE] [--samples 3]
+        [--temperature 1.0]
+
+``--temperature`` samples the chords as the page does at that setting (the evaluation
+samples at 1).
 """
 
 from __future__ import annotations
@@ -55,14 +59,15 @@ def minor_tune(melodies: Path | None) -> tuple[Song, frozenset[int]]:
     return song_of(D_MINOR_TUNE, "d-minor-phrase"), D_MINOR
 
 
-def listen(model, song: Song, scale: frozenset[int], samples: int) -> dict:
+def listen(model, song: Song, scale: frozenset[int], samples: int, temperature: float
+           ) -> dict:
     spec = model.spec
     melody, _ = song_to_frames(song, spec)
     melody = melody[: model.config.max_frames]
     rows = []
     for seed in range(samples):
         generator = torch.Generator().manual_seed(seed)
-        chords = generate_accompaniment(model, torch.from_numpy(melody)[None],
+        chords = generate_accompaniment(model, torch.from_numpy(melody)[None], temperature,
                                         generator=generator)[0].numpy()
         view = frame_view(melody, chords, spec)
         runs = chord_runs(view)
@@ -85,15 +90,19 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="accompanist run (default: the bundle)")
     parser.add_argument("--melodies", type=Path, help="melody-only cache for the minor tune")
     parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="sampling temperature of the chords")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.model or bundled_model_dir()).eval()
     scale = [60, 62, 64, 65, 67, 69, 71, 72]
     c_major = song_of([(p, 1) for p in scale + scale[::-1]] * 2, "c-major-scale")
     tune, minor_scale = minor_tune(args.melodies)
-    print(json.dumps({"model": str(args.model or "bundled"),
-                      "c_major_scale": listen(model, c_major, C_MAJOR, args.samples),
-                      "minor_tune": listen(model, tune, minor_scale, args.samples)},
+    print(json.dumps({"model": str(args.model or "bundled"), "temperature": args.temperature,
+                      "c_major_scale": listen(model, c_major, C_MAJOR, args.samples,
+                                              args.temperature),
+                      "minor_tune": listen(model, tune, minor_scale, args.samples,
+                                           args.temperature)},
                      indent=1))
 
 
