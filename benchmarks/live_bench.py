@@ -3,7 +3,7 @@ concurrent sessions. Prints JSON.
 
     python benchmarks/live_bench.py [--model RUN | --bundled] [--beats 64] [--threads 1]
         [--cases single,concurrent,round_trip,floor] [--sessions 1,4,16,32] [--stagger]
-        [--warm-ms 3] [--no-keep-warm]
+        [--warm-ms 3] [--no-keep-warm] [--clients-in-server]
 
 Without ``--model`` or ``--bundled`` (the model that ships with the package) it uses a
 randomly initialised cpu-small accompanist: an untrained model almost never predicts the
@@ -36,8 +36,10 @@ Cases:
 - ``round_trip``: the same session counts through the real server's websocket on this
   machine, batched (the server's default) and unbatched, each client ticking every frame
   at 120 BPM; latency is from sending a tick to receiving its plan, as the page measures
-  it. ``calls_per_pass``: model calls served per shared pass; ``warm_calls``: the
-  server's calls that warm the model before ticks (``cojam.live.warmth``; off with
+  it. The clients run in a process of their own, as pages do (``--clients-in-server``:
+  on threads of the server's process, sharing its interpreter, as before).
+  ``calls_per_pass``: model calls served per shared pass; ``warm_calls``: the server's
+  calls that warm the model before ticks (``cojam.live.warmth``; off with
   ``--no-keep-warm``). ``--warm-ms`` does the same in the batched ``concurrent`` case:
   one call on one token that many ms before each frame is due.
 
@@ -55,13 +57,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -242,12 +245,10 @@ def run_concurrent(model: OnlineModel, sessions: int, beats: float, tempo: float
             **percentiles(latencies), **cpu_summary()}
 
 
-def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float,
-                   batched: bool, keep_warm: bool = True) -> dict:
-    """``sessions`` websocket clients of a real server, each ticking every frame at
-    ``tempo`` and timing tick -> plan."""
-    app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions",
-                     batching=batched, keep_warm=keep_warm)
+def jam_clients(port: int, sessions: int, beats: float, tempo: float) -> list[float]:
+    """``sessions`` websocket clients of the server on ``port``, each on its own thread,
+    ticking every frame at ``tempo``; the seconds from each tick sent to its plan
+    received (from the fifth frame on)."""
     latencies: list[float] = []
     lock = threading.Lock()
     seconds_per_frame = 60 / tempo / 4
@@ -274,18 +275,35 @@ def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float
                         latencies.append(time.perf_counter() - sent)
             ws.send(json.dumps({"v": 1, "type": "stop"}))
 
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def run_round_trip(model: OnlineModel, sessions: int, beats: float, tempo: float,
+                   batched: bool, keep_warm: bool = True, clients_apart: bool = True
+                   ) -> dict:
+    """``sessions`` websocket clients of a real server (``jam_clients``), in a process
+    of their own (``clients_apart``, as pages are) or on threads of the server's."""
+    app = create_app({"bench": model}, Path(tempfile.mkdtemp()) / "sessions",
+                     batching=batched, keep_warm=keep_warm)
     with serving_in_background(app) as port:
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        if clients_apart:
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+                latencies = pool.submit(jam_clients, port, sessions, beats, tempo).result()
+        else:
+            latencies = jam_clients(port, sessions, beats, tempo)
     batcher = app.state.hub.batcher
     shared = {"calls_per_pass": round(batcher.calls / max(1, batcher.passes), 2)} if batched \
         else {}
     warmer = app.state.hub.warmer
     return {"sessions": sessions, "mode": "batched" if batched else "unbatched",
-            "tempo": tempo, "warm_calls": warmer.calls if warmer is not None else None,
+            "tempo": tempo, "clients": "own process" if clients_apart else "server's process",
+            "warm_calls": warmer.calls if warmer is not None else None,
             **percentiles(latencies), **shared}
 
 
@@ -382,6 +400,10 @@ def main() -> None:
     parser.add_argument("--no-keep-warm", action="store_true",
                         help="round-trip case: the server does not warm the model before "
                              "ticks (cojam.live.warmth)")
+    parser.add_argument("--clients-in-server", action="store_true",
+                        help="round-trip case: the clients run on threads of the server's "
+                             "process (sharing its interpreter) instead of a process of "
+                             "their own")
     parser.add_argument("--sessions", default="1,4,16,32",
                         help="comma-separated session counts of the concurrent and round-trip "
                              "cases")
@@ -421,7 +443,7 @@ def main() -> None:
             if "round_trip" in cases:
                 results["round_trip"].append(run_round_trip(
                     model, sessions, args.concurrent_beats, 120.0, batched,
-                    not args.no_keep_warm))
+                    not args.no_keep_warm, not args.clients_in_server))
     print(json.dumps(results, indent=1))
 
 
