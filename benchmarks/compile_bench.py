@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from torch._dynamo.utils import counters
 
 from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import load_model
@@ -91,7 +92,6 @@ def main() -> None:
                                         for a, b in zip(eager_logits, compiled_logits,
                                                         strict=True)),
         })
-    from torch._dynamo.utils import counters
     print(json.dumps({
         "torch": torch.__version__, "threads": args.threads, "cpus": os.cpu_count(),
         "machine": platform.machine(), "load_average": os.getloadavg()[0],

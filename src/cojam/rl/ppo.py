@@ -206,7 +206,7 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
         vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
-        values = values + vocabulary * (mask & rows[:, None])[..., None]
+        values = values + vocabulary * mask[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
