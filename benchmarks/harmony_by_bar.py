@@ -23,6 +23,7 @@ from cojam.eval.metrics import per_beat_harmony
 from cojam.eval.model_systems import Sampling, load_accompanist, model_system
 from cojam.eval.pieces import Piece, load_pieces
 from cojam.eval.reference_systems import baseline_systems
+from cojam.models.online import SONG, STYLES
 from cojam.rewards.frames import frame_view
 
 
@@ -50,6 +51,8 @@ def main() -> None:
     parser.add_argument("--limit-songs", type=int, default=100)
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--bars", type=int, default=9)
+    parser.add_argument("--style", choices=STYLES, default=SONG,
+                        help="the style the models play in (default song: folk tunes)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     spec = load_spec(args.vocab or args.data)
@@ -58,8 +61,10 @@ def main() -> None:
     systems = {name: baselines[name] for name in ("one_chord", "tonic_causal", "rule_causal")}
     for entry in args.model:
         name, run = entry.split("=", 1)
-        systems[name] = model_system(load_accompanist(Path(run), spec)[0], Sampling())
+        systems[name] = model_system(load_accompanist(Path(run), spec)[0],
+                                     Sampling(style=args.style))
     result = {"data": str(args.data), "split": args.split, "songs": args.limit_songs,
+              "style": args.style,
               "samples": args.samples, "systems": {}}
     for name, system in systems.items():
         groups: list[list[float]] = [[] for _ in range(args.bars)]

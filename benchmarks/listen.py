@@ -7,10 +7,11 @@ with their beats, plus note-in-chord, the share of attacks on a beat, changes pe
 and the share of chords whose notes all lie in the melody's key.
 
     .venv/bin/python benchmarks/listen.py [--model RUN] [--melodies CACHE] [--samples 3]
-        [--temperature 1.0]
+        [--temperature 1.0] [--style song]
 
 ``--temperature`` samples the chords as the page does at that setting (the evaluation
-samples at 1).
+samples at 1); ``--style`` is the style the model plays in (``song``, the page's default,
+or ``corpus``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cojam.eval.metrics import chords_in_key
 from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import load_model
 from cojam.models.generate import generate_accompaniment
+from cojam.models.online import SONG, STYLES
 from cojam.music.song import Note, Song
 from cojam.rewards.frames import chord_runs, frame_view
 from cojam.rewards.rules import note_in_chord
@@ -59,8 +61,8 @@ def minor_tune(melodies: Path | None) -> tuple[Song, frozenset[int]]:
     return song_of(D_MINOR_TUNE, "d-minor-phrase"), D_MINOR
 
 
-def listen(model, song: Song, scale: frozenset[int], samples: int, temperature: float
-           ) -> dict:
+def listen(model, song: Song, scale: frozenset[int], samples: int, temperature: float,
+           style: str) -> dict:
     spec = model.spec
     melody, _ = song_to_frames(song, spec)
     melody = melody[: model.config.max_frames]
@@ -68,7 +70,7 @@ def listen(model, song: Song, scale: frozenset[int], samples: int, temperature: 
     for seed in range(samples):
         generator = torch.Generator().manual_seed(seed)
         chords = generate_accompaniment(model, torch.from_numpy(melody)[None], temperature,
-                                        generator=generator)[0].numpy()
+                                        generator=generator, style=style)[0].numpy()
         view = frame_view(melody, chords, spec)
         runs = chord_runs(view)
         symbols = [(start / FRAMES_PER_BEAT, spec.chords[index]) for start, _, index in runs]
@@ -92,17 +94,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="sampling temperature of the chords")
+    parser.add_argument("--style", choices=STYLES, default=SONG,
+                        help="the style the model plays in (default song, as the page)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.model or bundled_model_dir()).eval()
     scale = [60, 62, 64, 65, 67, 69, 71, 72]
     c_major = song_of([(p, 1) for p in scale + scale[::-1]] * 2, "c-major-scale")
     tune, minor_scale = minor_tune(args.melodies)
+    settings = (args.samples, args.temperature, args.style)
     print(json.dumps({"model": str(args.model or "bundled"), "temperature": args.temperature,
-                      "c_major_scale": listen(model, c_major, C_MAJOR, args.samples,
-                                              args.temperature),
-                      "minor_tune": listen(model, tune, minor_scale, args.samples,
-                                           args.temperature)},
+                      "style": args.style,
+                      "c_major_scale": listen(model, c_major, C_MAJOR, *settings),
+                      "minor_tune": listen(model, tune, minor_scale, *settings)},
                      indent=1))
 
 

@@ -134,7 +134,7 @@ def plan(out: Path, config: PipelineConfig) -> list[Stage]:
         ("eval", "--data", str(essen), "--vocab", str(cache), "--split", "test",
          "--out", str(out / "eval-essen"), *systems, "--samples", str(config.eval_samples),
          "--limit-songs", str(config.essen_songs), "--no-adaptation", "--threads", "1",
-         "--quiet"),
+         "--style", "song", "--quiet"),
         "eval-essen/results.json",
         tuple(s.name for s in stages if s.name.startswith(("rl-", "gapt"))) + needs_essen))
     stages.append(Stage(

@@ -7,8 +7,9 @@ import pytest
 import torch
 from live_helpers import melody, note_events, play, settings, tiny_model
 
+from cojam.data.tokens import BOS
 from cojam.live.engine import REPLAN_BUDGET, EngineError, JamSession, advance
-from cojam.models.online import OnlineModel
+from cojam.models.online import SONG, OnlineModel, style_token, with_style
 
 
 def spans(plan) -> list[tuple]:
@@ -357,3 +358,22 @@ def test_a_tick_in_slices_is_the_same_tick(model):
             slices += 1
         assert slices == pauses
         assert spans(plan) == spans(expected) and plan.new_commits == expected.new_commits
+
+
+def test_a_session_plays_in_its_style(model):
+    """The sequence opens with the style's start token (song by default) and keeps it when
+    the window is rebuilt; a model without the style, and the corpus style, open with BOS."""
+    styled = with_style(model, SONG)
+    with torch.no_grad():  # a song style that has learned something of its own
+        styled.embed.weight[style_token(styled, SONG)] = torch.randn(
+            styled.config.d_model, generator=torch.Generator().manual_seed(0))
+    notes = melody(5, 40, start=1)
+    options = settings(temperature=0.0, beats_per_bar=2)
+    song = JamSession(styled, options)
+    assert song.tokens[0] == style_token(styled, SONG)
+    played = play(song, notes, until=40)
+    assert any(p.report.moved for p in played) and song.tokens[0] == style_token(styled, SONG)
+    corpus = JamSession(styled, settings(temperature=0.0, beats_per_bar=2, style="corpus"))
+    assert corpus.tokens[0] == BOS
+    assert [spans(p) for p in play(corpus, notes, until=40)] != [spans(p) for p in played]
+    assert JamSession(model, options).tokens[0] == BOS

@@ -152,6 +152,7 @@ def test_bad_message_gets_an_error_and_the_session_goes_on(client, name, message
     ({"count_in": 1.5}, "start.count_in"),
     ({"model": "missing"}, "no model 'missing'"),
     ({"lookahead": 16}, "too long for a model"),
+    ({"style": "jazz"}, "start.style"),
 ])
 def test_bad_start_is_refused_and_a_good_one_still_works(client, change, expected):
     with client.websocket_connect("/ws") as socket:

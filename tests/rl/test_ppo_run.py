@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from rl_helpers import TINY_PPO
 
 from cojam.data.batches import FrameBatch
+from cojam.data.tokens import BOS
 from cojam.models.checkpoint import load_model, read_config
+from cojam.models.online import SONG, OnlineModel, style_token
 from cojam.rl.ppo import StepBatch, anchored_rows, melody_only_rows, train_rl
 
 NO_TERMS = dict(invalid_hold_penalty=0.0, excess_silence_penalty=0.0,
@@ -126,6 +129,25 @@ def test_the_kl_loss_runs_and_the_critic_fits(tmp_path: Path, rl_cache: Path,
     logged = rows(tmp_path)
     assert all(r["losses/value"] > 0.0 for r in logged)
     assert all(np.isfinite(r["losses/policy"]) for r in logged)
+
+
+def test_the_song_style_is_learned_on_the_melody_only_rows(
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+    """With ``song_style`` the policy gains the song start token, the melody-only rows train
+    it (its embedding leaves BOS's), and the run saves, loads and resumes with it."""
+    config = dataclasses.replace(TINY_PPO, steps=2, melody_fraction=0.25, song_style=True,
+                                 note_in_chord_weight=1.0, frame_credit="expected",
+                                 marginal_weight=0.1, lr=1e-2)
+    summary = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"],
+                       rl_runs["melody"], [], tmp_path, progress=False, log=lambda _: None,
+                       melody_data=rl_cache)  # any cache's melodies serve as songs
+    assert summary["steps"] == 2
+    model = load_model(tmp_path)
+    assert isinstance(model, OnlineModel) and model.config.styles == (SONG,)
+    embed = model.embed.weight
+    assert not torch.allclose(embed[style_token(model, SONG)], embed[BOS])
+    start = load_model(rl_runs["online"]).embed.weight[BOS]
+    assert not torch.allclose(embed[style_token(model, SONG)], start)
 
 
 def test_the_kl_anchor_can_leave_the_melody_only_rows_free():

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
-from cojam.data.tokens import PAD, TokenSpec
+from cojam.data.tokens import BOS, PAD, TokenSpec
 from cojam.models.checkpoint import load_model
+from cojam.models.online import SONG, style_token, with_style
 from cojam.rewards.frames import frame_view
 from cojam.rl.rollout import chord_log_probs, play, teacher_log_probs
 
@@ -72,3 +73,28 @@ def test_with_the_melody_agent_the_agent_plays_after_the_seed(
     assert rl_spec.is_melody(rollout.melody[mask]).all()
     scores = chord_log_probs(policy, rollout.melody, rollout.chords, mask)
     assert torch.allclose(scores.log_probs[mask], rollout.log_probs[mask], atol=1e-4)
+
+
+def test_song_rows_are_scored_as_they_were_played(rl_runs: dict[str, Path],
+                                                  rl_spec: TokenSpec) -> None:
+    """Rows played in the song style keep their start token: the update's forward pass
+    reads it (log-probs match), and reading BOS instead would score other chords."""
+    policy = with_style(load_model(rl_runs["online"]), SONG)
+    with torch.no_grad():  # a song style that has learned something of its own
+        policy.embed.weight[style_token(policy, SONG)] = torch.randn(
+            policy.config.d_model, generator=torch.Generator().manual_seed(0))
+    melody, mask = melodies(rl_spec)
+    start = torch.tensor([BOS, BOS, style_token(policy, SONG), style_token(policy, SONG)])
+    rollout = play(policy, melody, mask, generator=torch.Generator().manual_seed(2),
+                   start=start)
+    assert torch.equal(rollout.start, start)
+    scores = chord_log_probs(policy, rollout.melody, rollout.chords, mask, rollout.start)
+    assert torch.allclose(scores.log_probs[mask], rollout.log_probs[mask], atol=1e-4)
+    as_corpus = chord_log_probs(policy, rollout.melody, rollout.chords, mask)
+    song = mask.clone()
+    song[:2] = False
+    assert torch.allclose(as_corpus.log_probs[:2][mask[:2]], rollout.log_probs[:2][mask[:2]],
+                          atol=1e-4)
+    assert not torch.allclose(as_corpus.log_probs[song], rollout.log_probs[song], atol=1e-3)
+    both = rollout.cat(rollout)
+    assert torch.equal(both.start, torch.cat([start, start]))

@@ -50,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-k", type=int, default=0, help="top-k sampling (0: off)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (1: off)")
     parser.add_argument("--batch-size", type=int, default=32, help="pieces per model batch")
+    parser.add_argument("--style", choices=("corpus", "song"), default="corpus",
+                        help="the style accompanists play in: corpus (default; the chord "
+                             "corpus's, for its test split) or song (melody-only songs, such "
+                             "as the folk test part); a model without it plays in its "
+                             "corpus's")
     parser.add_argument("--selfplay-bars", type=int, default=16, help="bars per self-play session")
     parser.add_argument("--no-degenerate", action="store_true",
                         help="leave out the one_chord and every_frame systems")
@@ -85,7 +90,8 @@ def run_eval(args: argparse.Namespace) -> int:
         seed=args.seed, limit_songs=args.limit_songs, vocab=args.vocab, device=args.device,
         degenerate=not args.no_degenerate, adaptation=not args.no_adaptation,
         selfplay_bars=args.selfplay_bars,
-        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.batch_size),
+        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.batch_size,
+                          args.style),
     )
     try:
         results = run_evaluation(args.data, args.out, models_from_args(args.model),

@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--batch-size", type=int, default=16, help="songs per batch")
     parser.add_argument("--tempo", type=float, default=100.0, help="MIDI tempo in BPM")
+    parser.add_argument("--style", choices=("song", "corpus"), default="song",
+                        help="song (default): play as to a song's melody (folk, pop, what you "
+                             "play); corpus: as to the chord corpus the model was trained on "
+                             "(Bach chorales). A model without the song style plays every "
+                             "melody in its corpus's")
     parser.set_defaults(func=run)
 
 
@@ -46,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     request = GenerationRequest(
         out=args.out, model=args.model, melody=args.melody, data=args.data, split=args.split,
         limit=args.limit, sampling=SamplingConfig(args.temperature, args.top_k, args.top_p),
-        seed=args.seed, batch_size=args.batch_size, tempo=args.tempo)
+        seed=args.seed, batch_size=args.batch_size, tempo=args.tempo,
+        style=args.style)
     try:
         written = run_generation(request)
     except (CacheError, ValueError, FileNotFoundError) as e:

@@ -128,6 +128,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         if value not in args:
             raise RecipeError(f"{where}: {value!r} is not one of {list(args)}")
         return value
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:  # tuple[X, ...]
+        if not isinstance(value, list):
+            raise RecipeError(f"{where}: expected a list, got {value!r}")
+        return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, list) or len(value) != len(args):
             raise RecipeError(f"{where}: expected a list of {len(args)}, got {value!r}")

@@ -21,6 +21,7 @@ from cojam.data.tokens import TokenSpec
 from cojam.eval.pieces import Piece, System
 from cojam.models.checkpoint import Model, kind_of, load_model, read_config
 from cojam.models.generate import generate_rows
+from cojam.models.online import CORPUS
 from cojam.models.sampling import SamplingConfig
 
 
@@ -32,6 +33,8 @@ class Sampling:
     top_k: int = 0
     top_p: float = 1.0
     batch_size: int = 32
+    style: str = CORPUS
+    """the style online accompanists play in (``cojam.models.online``)"""
 
 
 def batched_generation(
@@ -43,7 +46,8 @@ def batched_generation(
     batches = [order[start : start + sampling.batch_size]
                for start in range(0, len(order), sampling.batch_size)]
     settings = SamplingConfig(sampling.temperature, sampling.top_k, sampling.top_p)
-    return generate_rows(model, [p.melody for p in pieces], batches, settings, generator)
+    return generate_rows(model, [p.melody for p in pieces], batches, settings, generator,
+                         sampling.style)
 
 
 def model_system(model: Model, sampling: Sampling) -> System:

@@ -89,7 +89,8 @@ def _build_table(spec: TokenSpec, stream: str) -> StreamTable:
 
 
 class Decoder:
-    """A sequence in the online layout ``[BOS, c, m, c, m, ...]`` and its cache.
+    """A sequence in the online layout ``[start, c, m, c, m, ...]`` and its cache (``start``
+    is BOS or a style's start token, ``cojam.models.online``).
 
     Invariant: ``cache`` holds the keys/values of ``tokens[:cache.length]`` and at least
     the last token is unfed, so the next call yields the logits that choose what follows.
@@ -99,8 +100,9 @@ class Decoder:
                  chord_temperature: float, melody_temperature: float,
                  draft_tokens: int = DRAFT_TOKENS,
                  may_change: Callable[[int], bool] | None = None,
-                 must_sound: Callable[[int], bool] | None = None):
+                 must_sound: Callable[[int], bool] | None = None, start: int = BOS):
         self.model, self.spec = model, model.spec
+        self.start = start  # the sequence's first token: its style (BOS or a style's)
         self.tables = {"melody": stream_table(self.spec, "melody"),
                        "chord": stream_table(self.spec, "chord")}
         # may_change(position) False: the chord there can only continue what sounds (the
@@ -112,7 +114,7 @@ class Decoder:
         self.generator = generator
         self.temperatures = {"chord": chord_temperature, "melody": melody_temperature}
         self.draft_tokens = draft_tokens
-        self.tokens: list[int] = [BOS]
+        self.tokens: list[int] = [start]
         self.cache = model.new_cache(1)
         self.dropped: dict[int, int] = {}  # position -> token of a plan that was dropped
         self.chosen = self.calls = self.fed = 0  # counters, reset by the caller

@@ -74,7 +74,7 @@ from cojam.live.harmonic_rhythm import DEFAULT_RHYTHM, grid_frames, may_change
 from cojam.live.melody_input import MelodyInput, MelodyInputError
 from cojam.live.next_window import NextWindow
 from cojam.live.plan import PlannedChord, chord_spans, chord_symbol, starts_span, stitch
-from cojam.models.online import OnlineModel
+from cojam.models.online import SONG, OnlineModel, style_token
 from cojam.models.row_cache import Forward, forward_alone, serve_alone
 
 MAX_TICK_ADVANCE_BEATS = 16  # one tick may move the clock at most this far
@@ -143,6 +143,9 @@ class JamSettings:
     without a chord than with a sampled one."""
     seed: int = 0
     """seed of the session's random generator: same seed and events, same plans"""
+    style: str = SONG
+    """the style the model plays in (``cojam.models.online``): ``song`` (what a musician
+    plays) or ``corpus`` (its training corpus's); a model without it plays its corpus's"""
 
 
 @dataclass(frozen=True)
@@ -230,17 +233,24 @@ class JamSession:
             settings.temperature, draft_tokens if reuse_cache else 1,
             None if grid == 1 else lambda position: may_change(self._frame(position), grid),
             lambda position: self.listen_end is not None
-            and self._frame(position) >= self.listen_end)
+            and self._frame(position) >= self.listen_end, self._style_token(model, settings))
         self.last_beat: float | None = None
         self._reported_commits = 0
         # the last tick's planning beyond the commit horizon, not yet run (``extending``)
         self._extension: Generator[Forward, torch.Tensor, None] | None = None
         # the window the sequence moves to next, prepared after answers (reuse only)
-        self._next = NextWindow(model.new_cache(1)) if reuse_cache else None
+        self._next = NextWindow(model.new_cache(1), self.decoder.start) if reuse_cache else None
+
+    @staticmethod
+    def _style_token(model: OnlineModel, settings: JamSettings) -> int:
+        try:
+            return style_token(model, settings.style)
+        except ValueError as e:
+            raise EngineError(str(e)) from None
 
     @property
     def tokens(self) -> list[int]:
-        """The model's sequence from ``window_start``: ``[BOS, c, m, c, m, ...]``."""
+        """The model's sequence from ``window_start``: ``[start, c, m, c, m, ...]``."""
         return self.decoder.tokens
 
     # ------------------------------------------------------------------ events
@@ -454,7 +464,7 @@ class JamSession:
     def _rebuild(self) -> None:
         """The sequence of real melody and committed chords from ``window_start``."""
         known = min(len(self.real), len(self.chords))
-        tokens = [BOS]
+        tokens = [self.decoder.start]
         for frame in range(self.window_start, known):
             tokens += [self.chords[frame], self.real[frame]]
         self.decoder.reset(tokens)

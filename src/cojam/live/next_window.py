@@ -29,12 +29,16 @@ from cojam.models.transformer import KVCache
 
 @dataclass
 class NextWindow:
-    """The sequence ``[BOS, c, m, c, m, ...]`` of final frames from frame ``start`` on,
-    every token fed to ``cache``."""
+    """The sequence ``[first, c, m, c, m, ...]`` of final frames from frame ``start`` on,
+    every token fed to ``cache`` (``first``: BOS or the session's style's start token)."""
 
     cache: KVCache
+    first: int = BOS
     start: int | None = None
-    tokens: list[int] = field(default_factory=lambda: [BOS])
+    tokens: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.tokens or [self.first]
 
     @property
     def end(self) -> int:
@@ -45,7 +49,7 @@ class NextWindow:
     def reset(self, start: int | None) -> None:
         """Begin again, empty, at frame ``start`` (None: no window is being prepared)."""
         self.start = start
-        self.tokens = [BOS]
+        self.tokens = [self.first]
         self.cache.truncate(0)
 
     def feeding(self, chords: list[int], real: list[int], final: int, min_frames: int
@@ -58,6 +62,6 @@ class NextWindow:
                for token in (chords[frame], real[frame])]
         if len(self.tokens) + len(new) > self.cache.max_len:
             return
-        unfed = self.tokens[self.cache.length :]  # BOS, on the first feed
+        unfed = self.tokens[self.cache.length :]  # the first token, on the first feed
         yield Forward(self.cache, unfed + new)  # its logits are not needed
         self.tokens += new

@@ -125,6 +125,7 @@ class Start(_Message):
     model: str = Field("default", min_length=1, max_length=100)
     temperature: float = Field(1.0, ge=0, le=2, allow_inf_nan=False)
     seed: int | None = Field(None, ge=0, le=2**53)
+    style: Literal["song", "corpus"] = "song"
 
     @model_validator(mode="after")
     def _commit_within_lookahead(self) -> Start:
@@ -138,6 +139,7 @@ class Start(_Message):
             tempo=self.tempo, beats_per_bar=self.beats_per_bar, lookahead=self.lookahead,
             commit=self.commit, count_in=self.count_in, listen=self.listen,
             harmonic_rhythm=self.harmonic_rhythm, temperature=self.temperature, seed=seed,
+            style=self.style,
         )
 
 

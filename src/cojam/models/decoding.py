@@ -66,18 +66,22 @@ class Voice:
 
 
 def start_voice(model: OnlineModel, batch_size: int, num_frames: int,
-                use_cache: bool = True) -> Voice:
-    """A voice that has heard nothing yet (its stream is ``[BOS]``), for ``num_frames``."""
+                use_cache: bool = True, start: torch.Tensor | int = BOS) -> Voice:
+    """A voice that has heard nothing yet, for ``num_frames``: its stream is ``[start]``
+    (BOS, or a style's start token; (B,) one per row). Its own stream's previous token is
+    BOS all the same: nothing sounds yet."""
     check_eval(model)
     device = model.head.weight.device
-    tokens = torch.full((batch_size, 1), BOS, dtype=torch.long, device=device)  # (B, 1)
+    tokens = torch.empty((batch_size, 1), dtype=torch.long, device=device)  # (B, 1)
+    tokens[:, 0] = torch.as_tensor(start, device=device)
     length = min(model.config.max_len, 1 + 2 * num_frames)
     cache = model.new_cache(batch_size, length) if use_cache else None
-    return Voice(model, cache, tokens, 1, tokens[:, 0])
+    previous = torch.full((batch_size,), BOS, dtype=torch.long, device=device)
+    return Voice(model, cache, tokens, 1, previous)
 
 
 def _slide(voice: Voice) -> None:
-    """Restart a full stream as [BOS] + its last half window, all unread."""
+    """Restart a full stream as its start token + its last half window, all unread."""
     config = voice.model.config
     keep = 2 * (config.max_frames // 2)
     voice.tokens = torch.cat([voice.tokens[:, :1], voice.tokens[:, -keep:]], dim=1)
@@ -149,12 +153,15 @@ def play_frames(
     partner: Partner | None = None,
     use_cache: bool = True,
     record: bool = False,
+    start: torch.Tensor | int = BOS,
 ) -> Played:
     """``model`` plays its stream against ``given`` (and ``partner``), frame by frame;
-    with ``record``, also each own token's log-prob and the hidden state that chose it."""
+    with ``record``, also each own token's log-prob and the hidden state that chose it.
+    ``start`` opens the model's stream (its style, ``cojam.models.online``; the partner's
+    opens with BOS)."""
     given = torch.as_tensor(given, dtype=torch.long).to(model.head.weight.device)
     B, T = given.shape
-    voices = [start_voice(model, B, T, use_cache)]
+    voices = [start_voice(model, B, T, use_cache, start)]
     if partner is not None:
         voices.append(start_voice(partner.model, B, T, use_cache))
     takes = None if partner is None or partner.takes is None else partner.takes.to(given.device)

@@ -18,7 +18,7 @@ import torch
 
 from cojam.data.tokens import BOS, PAD
 from cojam.models.decoding import check_eval, play_frames
-from cojam.models.online import OnlineModel
+from cojam.models.online import CORPUS, OnlineModel, style_token
 from cojam.models.sampling import SamplingConfig, allowed_mask, sample_tokens
 from cojam.models.teacher import TeacherModel
 
@@ -60,15 +60,19 @@ def generate_accompaniment(
     top_p: float = 1.0,
     generator: torch.Generator | None = None,
     use_cache: bool = True,
+    style: str = CORPUS,
 ) -> torch.Tensor:
-    """(B, T) chord tokens for the melody, one per frame, every token valid."""
+    """(B, T) chord tokens for the melody, one per frame, every token valid. An online
+    accompanist plays in ``style`` if it carries it (``cojam.models.online``); the teacher
+    has no styles."""
     sampling = SamplingConfig(temperature, top_k, top_p)
     if isinstance(model, TeacherModel):
         return _decode_teacher(model, melody, sampling, generator, use_cache)
     if model.config.role != "accompanist":
         raise ValueError(f"generate_accompaniment needs an accompanist, not a "
                          f"{model.config.role!r} model")
-    return play_frames(model, melody, sampling, generator, use_cache=use_cache).own
+    return play_frames(model, melody, sampling, generator, use_cache=use_cache,
+                       start=style_token(model, style)).own
 
 
 def generate_melody(
@@ -101,16 +105,20 @@ def generate_rows(
     batches: Sequence[Sequence[int]],
     sampling: SamplingConfig,
     generator: torch.Generator | None,
+    style: str = CORPUS,
 ) -> list[np.ndarray]:
     """The model's row for each given row (melodies for an accompanist or the teacher,
     chords for the melody agent), played in ``batches`` of row indices, in that order,
-    each padded to its longest row; outputs cut back to each row's length."""
+    each padded to its longest row; outputs cut back to each row's length. An
+    accompanist plays in ``style``."""
     melody_agent = isinstance(model, OnlineModel) and model.config.role == "melody"
-    play = generate_melody if melody_agent else generate_accompaniment
     outputs: list[np.ndarray | None] = [None] * len(rows)
     for batch in batches:
-        played = play(model, pad_rows([rows[i] for i in batch]), sampling.temperature,
-                      sampling.top_k, sampling.top_p, generator).cpu().numpy()  # (B, T)
+        given = pad_rows([rows[i] for i in batch])
+        settings = (sampling.temperature, sampling.top_k, sampling.top_p, generator)
+        played = (generate_melody(model, given, *settings) if melody_agent  # type: ignore[arg-type]
+                  else generate_accompaniment(model, given, *settings, style=style))
+        played = played.cpu().numpy()  # (B, T)
         for row, i in enumerate(batch):
             outputs[i] = played[row, : len(rows[i])].copy()
     missing = [i for i, row in enumerate(outputs) if row is None]

@@ -25,6 +25,7 @@ from cojam.data.tokens import TokenError, frames_to_song, song_to_frames
 from cojam.models.bundled import bundled_model_dir
 from cojam.models.checkpoint import kind_of, load_model
 from cojam.models.generate import generate_rows
+from cojam.models.online import SONG
 from cojam.models.sampling import SamplingConfig
 from cojam.music.song import Song
 
@@ -53,6 +54,8 @@ class GenerationRequest:
     """songs per batch"""
     tempo: float = 100.0
     """MIDI tempo in BPM"""
+    style: str = SONG
+    """the accompanist's style (``cojam.models.online``): ``song`` or ``corpus``"""
 
 
 def file_stem(song_id: str) -> str:
@@ -62,7 +65,7 @@ def file_stem(song_id: str) -> str:
 
 def generate_files(model_dir: Path, songs: list[Song], out_dir: Path, temperature: float,
                    top_k: int, top_p: float, seed: int, batch_size: int = 16,
-                   tempo: float = 100.0) -> list[Path]:
+                   tempo: float = 100.0, style: str = SONG) -> list[Path]:
     """Generate for every song and write its token and MIDI files; returns the MIDI paths."""
     model = load_model(model_dir)
     kind, spec = kind_of(model), model.spec
@@ -78,7 +81,7 @@ def generate_files(model_dir: Path, songs: list[Song], out_dir: Path, temperatur
     batches = [range(start, min(start + batch_size, len(songs)))
                for start in range(0, len(songs), batch_size)]
     played = generate_rows(model, given, batches, SamplingConfig(temperature, top_k, top_p),
-                           torch.Generator().manual_seed(seed))
+                           torch.Generator().manual_seed(seed), style)
     written = []
     for song, (melody, chords), output in zip(songs, frames, played, strict=True):
         melody, chords = (output, chords) if kind == "melody" else (melody, output)
@@ -106,8 +109,10 @@ def run_generation(request: GenerationRequest) -> list[Path]:
     request.out.mkdir(parents=True, exist_ok=True)
     sampling = request.sampling
     written = generate_files(model, songs, request.out, sampling.temperature, sampling.top_k,
-                             sampling.top_p, request.seed, request.batch_size, request.tempo)
-    settings = {"model": str(model), "temperature": sampling.temperature,
+                             sampling.top_p, request.seed, request.batch_size, request.tempo,
+                             request.style)
+    settings = {"model": str(model), "style": request.style,
+                "temperature": sampling.temperature,
                 "top_k": sampling.top_k, "top_p": sampling.top_p, "seed": request.seed,
                 "songs": [p.stem for p in written]}
     (request.out / "generation.json").write_text(json.dumps(settings, indent=1) + "\n")

@@ -12,11 +12,19 @@ Two roles share this file and differ only in the order of the two tokens of a fr
 
 The loss covers both streams; the model's own stream is what it plays, the partner's is
 what it expects to hear.
+
+Styles. A stream's first token says what kind of music it is. ``BOS`` is the style of
+the corpus the model was pre-trained on (``"corpus"``: Bach chorales in the recipes). An
+accompanist may carry more styles (``OnlineConfig.styles``), each an extra start token,
+embedded in rows after the vocabulary (the head never predicts them). RL adds ``"song"``
+for melody-only material (folk songs, and what a musician plays live), its row a copy of
+BOS's, so the new style starts as the corpus's and learns apart from it: the harmony a
+folk tune wants no longer has to share one behaviour with Bach's variety of chords.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -27,6 +35,9 @@ from cojam.data.tokens import BOS, PAD, TokenSpec
 from cojam.models.transformer import BlockConfig, KVCache, Stack, init_weights
 
 ROLES = ("accompanist", "melody")
+CORPUS = "corpus"  # the pre-training corpus's style: streams start with BOS
+SONG = "song"  # melody-only songs (RL on folk tunes; the live page)
+STYLES = (CORPUS, SONG)
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,13 @@ class OnlineConfig:
     """dropout on embeddings and residual branches"""
     max_frames: int = 256
     """longest window in frames; the stream is 1 + 2 * max_frames tokens"""
+    styles: tuple[str, ...] = ()
+    """styles beyond the corpus's, each an extra start token (see the module docstring)"""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "styles", tuple(self.styles))
+        if CORPUS in self.styles or len(set(self.styles)) != len(self.styles):
+            raise ValueError(f"styles must be distinct and not {CORPUS!r}: {self.styles}")
         if self.role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
         BlockConfig(self.d_model, self.n_heads)  # checks that the heads split d_model
@@ -59,13 +75,14 @@ class OnlineConfig:
 
 
 def stream_layout(melody: np.ndarray | torch.Tensor, chords: np.ndarray | torch.Tensor,
-                  role: str) -> torch.LongTensor:
-    """(B, T) melody and chord rows -> (B, 1 + 2T) stream in the role's order."""
+                  role: str, start: torch.Tensor | int = BOS) -> torch.LongTensor:
+    """(B, T) melody and chord rows -> (B, 1 + 2T) stream in the role's order, opened by
+    ``start`` (one token, or (B,) one per row: the rows' styles)."""
     melody, chords = torch.as_tensor(melody), torch.as_tensor(chords)
     first, second = (chords, melody) if role == "accompanist" else (melody, chords)
     B, T = melody.shape
     tokens = torch.empty(B, 1 + 2 * T, dtype=torch.long)
-    tokens[:, 0] = BOS
+    tokens[:, 0] = torch.as_tensor(start).cpu()
     tokens[:, 1::2] = first
     tokens[:, 2::2] = second
     return tokens
@@ -79,7 +96,8 @@ class OnlineModel(nn.Module):
         self.spec = spec
         self.config = config
         block = BlockConfig(config.d_model, config.n_heads, config.mlp_ratio, config.dropout)
-        self.embed = nn.Embedding(spec.vocab_size, config.d_model, padding_idx=PAD)
+        self.embed = nn.Embedding(spec.vocab_size + len(config.styles), config.d_model,
+                                  padding_idx=PAD)
         self.dropout = nn.Dropout(config.dropout)
         self.stack = Stack(block, config.n_layers, causal=True)
         self.head = nn.Linear(config.d_model, spec.vocab_size, bias=False)
@@ -114,3 +132,26 @@ class OnlineModel(nn.Module):
         logits = self(tokens[:, :-1])  # (B, 2T, V): position i predicts token i + 1
         first, second = logits[:, 0::2], logits[:, 1::2]
         return (first, second) if self.config.role == "accompanist" else (second, first)
+
+
+def style_token(model: OnlineModel, style: str) -> int:
+    """The token that opens ``model``'s stream in ``style``: BOS for the corpus's style and
+    for a style the model does not carry (it plays every melody in its corpus's style)."""
+    if style in model.config.styles:
+        return model.spec.vocab_size + model.config.styles.index(style)
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; styles are {STYLES}")
+    return BOS
+
+
+def with_style(model: OnlineModel, style: str) -> OnlineModel:
+    """``model`` with one more style, its start token embedded as a copy of BOS (so it
+    plays as before until training moves it); the model itself if it has the style."""
+    if style in model.config.styles or style == CORPUS:
+        return model
+    config = replace(model.config, styles=(*model.config.styles, style))
+    grown = OnlineModel(model.spec, config).to(model.head.weight.device)
+    state = model.state_dict()
+    state["embed.weight"] = torch.cat([state["embed.weight"], state["embed.weight"][BOS:BOS + 1]])
+    grown.load_state_dict(state)
+    return grown.train(model.training)

@@ -240,7 +240,8 @@ def _resume_or_start(
                                      "git_commit": git_commit()}, kind=kind)
         return scalars
     saved = read_config(out_dir)
-    if saved["kind"] != kind or saved["model"] != dataclasses.asdict(model.config) \
+    as_saved = json.loads(json.dumps(dataclasses.asdict(model.config)))  # tuples as lists
+    if saved["kind"] != kind or saved["model"] != as_saved \
             or saved["train"] != run_info["train"]:
         raise ValueError(f"{out_dir} holds a different run ({saved['kind']}, other "
                          f"settings); choose another --out")

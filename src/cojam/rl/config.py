@@ -145,6 +145,11 @@ class PPOConfig:
     """frame-local: penalty per re-attack of the chord that is sounding (no change of
     harmony; the rhythm term does not pay it, so without a cost the policy may re-strike
     one chord on every beat)"""
+    song_style: bool = False
+    """play the melody-only rows in the ``song`` style: an extra start token the policy
+    learns apart from the corpus's (``cojam.models.online``), so folk tunes' harmony and
+    the corpus's variety of chords stop sharing one behaviour; the chord-vocabulary term
+    then pays the corpus-style rows only"""
     marginal_weight: float = 0.0
     """frame-local, adversarial: reward per chord token of ``w * (log p_data(c) - log
     q(c))``, clipped to +-``marginal_clip``, where c is the chord (or silence) the token

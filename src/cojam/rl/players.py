@@ -22,7 +22,7 @@ from torch import nn
 
 from cojam.data.tokens import TokenSpec
 from cojam.models.checkpoint import Model, kind_of, load_model
-from cojam.models.online import OnlineModel
+from cojam.models.online import SONG, OnlineModel, with_style
 from cojam.models.teacher import TeacherModel
 from cojam.rewards.discriminative import DiscriminativeReward
 from cojam.rewards.ensemble import Ensemble, load_reward
@@ -99,6 +99,8 @@ def load_rl_models(
                          f"{reference.config.max_frames}")
     policy = load_model(mle_run, device)
     assert isinstance(policy, OnlineModel) and isinstance(reference, OnlineModel)
+    if config.song_style:
+        policy = with_style(policy, SONG)
     teacher = frozen(teacher_run, "teacher", spec, device) if wants_teacher else None
     agent = frozen(melody_run, "melody", spec, device) if config.partner_fraction else None
     ensemble = load_ensemble(reward_runs, device) if config.ensemble_weight else None

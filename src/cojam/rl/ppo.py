@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from cojam.data.batches import TRANSPOSITIONS, FrameBatch, TrainBatches, song_examples
 from cojam.data.cache import load_songs, load_spec
-from cojam.data.tokens import PAD, TokenSpec
+from cojam.data.tokens import BOS, PAD, TokenSpec
 from cojam.models.checkpoint import (
     finished_summary,
     resume_run,
@@ -51,6 +51,7 @@ from cojam.models.checkpoint import (
     save_weights,
     step_seed,
 )
+from cojam.models.online import SONG, style_token
 from cojam.provenance import git_commit
 from cojam.rl import credit
 from cojam.rl.config import PPOConfig
@@ -125,7 +126,11 @@ def rollouts(models: RLModels, batch: StepBatch, config: PPOConfig, step: int, d
     n_data = batch.n_data
     parts = []
     if n_data:
-        parts.append(play(models.policy, melody[:n_data], mask[:n_data], generator=generator))
+        start = torch.full((n_data,), BOS, dtype=torch.long, device=device)
+        if config.song_style:  # the melody-only rows (``step_batch``) are songs
+            start[batch.n_real:] = style_token(models.policy, SONG)
+        parts.append(play(models.policy, melody[:n_data], mask[:n_data], generator=generator,
+                          start=start))
     if n_data < len(melody):
         seed_frames = config.partner_seed_beats * models.policy.spec.frames_per_beat
         parts.append(play(models.policy, melody[n_data:], mask[n_data:], models.agent,
@@ -193,9 +198,9 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
                     data_rate: float | None = None,
                     data_marginal: torch.Tensor | None = None) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
-    (with ``data_marginal``, also the chord-vocabulary term) on the first ``n_data`` rows
-    (fixed melodies), 0 on the others; None unless ``frame_credit = "expected"``
-    (``credit.py``)."""
+    (with ``data_marginal``, also the chord-vocabulary term, on the corpus-style rows
+    only) on the first ``n_data`` rows (fixed melodies), 0 on the others; None unless
+    ``frame_credit = "expected"`` (``credit.py``)."""
     if config.frame_credit != "expected" or not n_data:
         return None
     spec, mask = models.policy.spec, rollout.mask
@@ -205,8 +210,9 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
                                       data_rate)
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
-        vocabulary = credit.marginal_rewards(log_p, rows, mask, data_marginal, spec, config)
-        values = values + vocabulary * mask[..., None]
+        corpus = rows & (rollout.start == BOS)  # the data's marginal is the corpus style's
+        vocabulary = credit.marginal_rewards(log_p, corpus, mask, data_marginal, spec, config)
+        values = values + vocabulary * (mask & corpus[:, None])[..., None]
     return credit.expected_advantages(values, log_p, rows, mask)
 
 
@@ -228,7 +234,7 @@ def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: R
         for start in range(0, len(order), config.minibatch_size):
             rows = order[start : start + config.minibatch_size].to(device)
             scores = chord_log_probs(policy, rollout.melody[rows], rollout.chords[rows],
-                                     mask[rows])
+                                     mask[rows], rollout.start[rows])
             policy_loss, diagnostics = clipped_policy_loss(
                 scores.log_probs, rollout.log_probs[rows], advantages[rows], mask[rows],
                 config.clip)

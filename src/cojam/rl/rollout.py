@@ -37,11 +37,13 @@ class Rollout:
     mask: torch.Tensor  # (B, T) bool, real frames
     log_probs: torch.Tensor  # (B, T) log-prob of each chord when it was sampled
     hidden: torch.Tensor  # (B, T, C) the policy's hidden state that chose each chord
+    start: torch.Tensor  # (B,) the token that opened each row's stream: its style
 
     def cat(self, other: Rollout) -> Rollout:
         """The rows of both rollouts (equal length T)."""
         return Rollout(*(torch.cat([getattr(self, f), getattr(other, f)])
-                         for f in ("melody", "chords", "mask", "log_probs", "hidden")))
+                         for f in ("melody", "chords", "mask", "log_probs", "hidden",
+                                   "start")))
 
 
 @torch.no_grad()
@@ -52,9 +54,11 @@ def play(
     agent: OnlineModel | None = None,
     seed_frames: int = 0,
     generator: torch.Generator | None = None,
+    start: torch.Tensor | int = BOS,
 ) -> Rollout:
     """The policy's chords to ``melody`` (or, with ``agent``, to the agent's melody after
-    ``seed_frames`` frames of it), sampled at temperature 1."""
+    ``seed_frames`` frames of it), sampled at temperature 1, each row's stream opened by
+    ``start`` (its style)."""
     for model in (policy, agent):
         if model is not None and model.training:
             raise ValueError("rollouts need model.eval() (dropout would change the samples)")
@@ -64,11 +68,14 @@ def play(
         raise ValueError(f"rollout of {melody.shape[1]} frames exceeds the policy's "
                          f"{policy.config.max_frames}")
     partner = None if agent is None else Partner(agent, seed_frames, mask)
-    played = play_frames(policy, melody, SamplingConfig(), generator, partner, record=True)
+    played = play_frames(policy, melody, SamplingConfig(), generator, partner, record=True,
+                         start=start)
     assert played.log_probs is not None and played.hidden is not None
     chords = torch.where(mask, played.own, PAD)
     log_probs = torch.where(mask, played.log_probs, 0.0)
-    return Rollout(played.heard, chords, mask, log_probs, played.hidden)
+    starts = torch.empty(len(melody), dtype=torch.long, device=device)
+    starts[:] = torch.as_tensor(start, device=device)
+    return Rollout(played.heard, chords, mask, log_probs, played.hidden, starts)
 
 
 def playable(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec) -> torch.Tensor:
@@ -99,11 +106,13 @@ class ChordScores:
 
 
 def chord_log_probs(model: OnlineModel, melody: torch.Tensor, chords: torch.Tensor,
-                    mask: torch.Tensor) -> ChordScores:
-    """One batched forward pass of an accompanist over whole rollouts (differentiable)."""
+                    mask: torch.Tensor, start: torch.Tensor | int = BOS) -> ChordScores:
+    """One batched forward pass of an accompanist over whole rollouts (differentiable),
+    each row's stream opened by ``start`` (the policy: the rollout's styles; the MLE
+    reference, which has none: BOS)."""
     device = model.head.weight.device
     chords = playable(chords.to(device), mask.to(device), model.spec)
-    tokens = stream_layout(melody.cpu(), chords.cpu(), "accompanist")  # (B, 1 + 2T)
+    tokens = stream_layout(melody.cpu(), chords.cpu(), "accompanist", start)  # (B, 1 + 2T)
     tokens = tokens.to(device)[:, :-1]  # (B, 2T): position i predicts token i + 1
     hidden = model.hidden(tokens)[:, 0::2]  # (B, T, C): the positions that predict chords
     allowed = frame_allowed(model.spec, chords)  # (B, T, V)
