@@ -26,7 +26,7 @@ let timer = null;
 let frozenBeat = 0;
 const timeline = new Timeline($("timeline"));
 const controls = ["tempo", "count-in", "listen", "rhythm", "lookahead", "commit", "temperature",
-  "model"].map($);
+  "style", "model"].map($);
 
 function ensureSynth() {
   if (!synth) synth = new Synth(stats);
@@ -60,7 +60,8 @@ function settings() {
     tempo: number("tempo", 40, 240), countIn: number("count-in", 0, 32, true),
     lookahead, commit: number("commit", 1, lookahead, true),
     listen: number("listen", 0, 32, true), rhythm: $("rhythm").value,
-    temperature: number("temperature", 0, 2), model: $("model").value || "default",
+    temperature: number("temperature", 0, 2), style: $("style").value,
+    model: $("model").value || "default",
     beatsPerBar: 4, metronome: $("metronome").checked,
   };
   session.clamped = clampedNotes.length ? `clamped: ${clampedNotes.join(", ")}` : "";
@@ -114,7 +115,7 @@ function startMessage(chosen) {
     type: "start", tempo: chosen.tempo, beats_per_bar: chosen.beatsPerBar,
     lookahead: chosen.lookahead, commit: chosen.commit, count_in: chosen.countIn,
     listen: chosen.listen, harmonic_rhythm: chosen.rhythm, model: chosen.model,
-    temperature: chosen.temperature,
+    temperature: chosen.temperature, style: chosen.style,
   };
 }
 
