@@ -3,15 +3,20 @@ batched forward pass, and melody-agent rollouts."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
+from rl_helpers import TINY_PPO
 
 from cojam.data.tokens import BOS, PAD, TokenSpec
 from cojam.models.checkpoint import load_model
 from cojam.models.online import SONG, style_token, with_style
 from cojam.rewards.frames import frame_view
-from cojam.rl.rollout import chord_log_probs, play, teacher_log_probs
+from cojam.rl import credit
+from cojam.rl.players import RLModels
+from cojam.rl.ppo import expected_credit
+from cojam.rl.rollout import chord_log_probs, play, playable, teacher_log_probs
 
 
 def melodies(spec: TokenSpec, B: int = 4, T: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,3 +103,33 @@ def test_song_rows_are_scored_as_they_were_played(rl_runs: dict[str, Path],
     assert not torch.allclose(as_corpus.log_probs[song], rollout.log_probs[song], atol=1e-3)
     both = rollout.cat(rollout)
     assert torch.equal(both.start, torch.cat([start, start]))
+
+
+def test_song_rows_get_their_own_rule_weight_and_no_vocabulary_term(
+        rl_runs: dict[str, Path], rl_spec: TokenSpec) -> None:
+    """Expected credit on rows 0-1 (corpus style) and 2-3 (song): ``song_rule_weight``
+    scales only the song rows' credit; the chord-vocabulary term pays only corpus rows
+    (the song rows' credit changes only by the shared normalisation)."""
+    policy = with_style(load_model(rl_runs["online"]), SONG)
+    models = RLModels(policy, torch.nn.Linear(1, 2), policy, None, None, None, None)
+    melody, mask = melodies(rl_spec)
+    song = style_token(policy, SONG)
+    rollout = play(policy, melody, mask, generator=torch.Generator().manual_seed(2),
+                   start=torch.tensor([BOS, BOS, song, song]))
+    config = dataclasses.replace(TINY_PPO, frame_credit="expected", note_in_chord_weight=1.0)
+    base = expected_credit(models, rollout, 4, config)
+    assert base is not None and base[2:].abs().sum() > 0
+    scaled = expected_credit(models, rollout, 4,
+                             dataclasses.replace(config, song_rule_weight=3.0))
+    assert scaled is not None
+    assert torch.allclose(scaled[:2], base[:2]) and torch.allclose(scaled[2:], 3 * base[2:])
+    marginal = credit.data_chord_marginal([c[m].numpy() for c, m in zip(
+        playable(rollout.chords, mask, rl_spec), mask, strict=True)][:1], rl_spec)
+    with_term = expected_credit(models, rollout, 4,
+                                dataclasses.replace(config, marginal_weight=0.5), None,
+                                marginal)
+    assert with_term is not None
+    # the song rows' credit only rescales (all rows share one normalisation)
+    ratio = (with_term[2:] * base[2:]).sum() / (base[2:] ** 2).sum()
+    assert torch.allclose(with_term[2:], ratio * base[2:], atol=1e-5)
+    assert not torch.allclose(with_term[:2], ratio * base[:2], atol=1e-3)
