@@ -150,10 +150,6 @@ class PPOConfig:
     learns apart from the corpus's (``cojam.models.online``), so folk tunes' harmony and
     the corpus's variety of chords stop sharing one behaviour; the chord-vocabulary term
     then pays the corpus-style rows only"""
-    song_rule_weight: float = 1.0
-    """multiplies the frame-local rule terms' expected credit (note-in-chord with its
-    rhythm guard, all in proportion) on the song-style rows: a stronger pull to harmony
-    on folk tunes, where no variety term holds the policy back"""
     marginal_weight: float = 0.0
     """frame-local, adversarial: reward per chord token of ``w * (log p_data(c) - log
     q(c))``, clipped to +-``marginal_clip``, where c is the chord (or silence) the token

@@ -213,11 +213,7 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
         corpus = rows & (rollout.start == BOS)  # the data's marginal is the corpus style's
         vocabulary = credit.marginal_rewards(log_p, corpus, mask, data_marginal, spec, config)
         values = values + vocabulary * (mask & corpus[:, None])[..., None]
-    advantages = credit.expected_advantages(values, log_p, rows, mask)
-    if config.song_rule_weight != 1.0:
-        song = (rollout.start != BOS).to(advantages.dtype)  # (B,)
-        advantages = advantages * (1.0 + (config.song_rule_weight - 1.0) * song)[:, None, None]
-    return advantages
+    return credit.expected_advantages(values, log_p, rows, mask)
 
 
 def update_policy(models: RLModels, optimizer: torch.optim.Optimizer, rollout: Rollout,
