@@ -18,7 +18,7 @@ Layout of ``OUT``::
     rewards/KIND[-rhythm]-sS   reward models
     rl/rl-coherence-sS, rl/gapt-sS   post-trained policies, from mle/sS
     eval/                      results.json, report.md, plots
-    eval-essen/                the same systems on the folk tunes' test part
+    eval-essen/                the same systems on the folk tunes' test part (song style)
 """
 
 from __future__ import annotations
