@@ -20,9 +20,10 @@ def test_eval_with_models_rewards_selfplay_and_report(tiny_cache, tiny_runs, tin
                  "--model", f"teacher={tiny_runs['teacher']}",
                  "--melody-agent", tiny_runs["melody"], "--reward", tiny_reward,
                  "--samples", "2", "--limit-songs", "2",
-                 "--selfplay-bars", "4", "--threads", "1", "--quiet")
+                 "--selfplay-bars", "4", "--threads", "1", "--style", "song", "--quiet")
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
+    assert results["meta"]["config"]["sampling"]["style"] == "song"
     assert set(results["systems"]) == {"ground_truth", "random", "rule_causal", "rule_based",
                                        "one_chord", "tonic_causal", "every_frame", "mle",
                                        "teacher"}
@@ -38,6 +39,7 @@ def test_eval_with_models_rewards_selfplay_and_report(tiny_cache, tiny_runs, tin
     text = (out / "report.md").read_text()
     assert "| `mle` |" in text and "| `teacher` |" in text and "## Self-play" in text
     assert "reward/contrastive" in text and "none were given" not in text
+    assert "play in the `song` style" in text
 
     (out / "report.md").unlink()
     (out / "adaptation.png").unlink()

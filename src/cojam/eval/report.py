@@ -195,7 +195,8 @@ def header(results: Mapping[str, Any]) -> list[str]:
         f"{meta['windows']} windows of at most {meta['max_frames']} frames",
         f"- samples per piece: {config['samples']} (pass p seeded with seed + p), seed "
         f"{config['seed']}; sampling temperature {sampling['temperature']}, top-k "
-        f"{sampling['top_k']}, top-p {sampling['top_p']}",
+        f"{sampling['top_k']}, top-p {sampling['top_p']}; accompanists play in the "
+        f"`{sampling.get('style', 'corpus')}` style (a model without it: its corpus's)",
         f"- code: git commit `{meta['git_commit'] or 'unknown (not a git checkout)'}`; "
         f"made {meta['date']}",
         f"- intervals: {meta['intervals']}", "",
