@@ -35,10 +35,10 @@ class NextWindow:
     cache: KVCache
     first: int = BOS
     start: int | None = None
-    tokens: list[int] = field(default_factory=list)
+    tokens: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tokens = self.tokens or [self.first]
+        self.tokens = [self.first]
 
     @property
     def end(self) -> int:

@@ -12,6 +12,7 @@ chords. ``generate_rows`` plays rows of different lengths in padded batches.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -112,13 +113,11 @@ def generate_rows(
     each padded to its longest row; outputs cut back to each row's length. An
     accompanist plays in ``style``."""
     melody_agent = isinstance(model, OnlineModel) and model.config.role == "melody"
+    play = generate_melody if melody_agent else partial(generate_accompaniment, style=style)
     outputs: list[np.ndarray | None] = [None] * len(rows)
     for batch in batches:
-        given = pad_rows([rows[i] for i in batch])
-        settings = (sampling.temperature, sampling.top_k, sampling.top_p, generator)
-        played = (generate_melody(model, given, *settings) if melody_agent  # type: ignore[arg-type]
-                  else generate_accompaniment(model, given, *settings, style=style))
-        played = played.cpu().numpy()  # (B, T)
+        played = play(model, pad_rows([rows[i] for i in batch]), sampling.temperature,
+                      sampling.top_k, sampling.top_p, generator).cpu().numpy()  # (B, T)
         for row, i in enumerate(batch):
             outputs[i] = played[row, : len(rows[i])].copy()
     missing = [i for i, row in enumerate(outputs) if row is None]

@@ -73,8 +73,7 @@ def play(
     assert played.log_probs is not None and played.hidden is not None
     chords = torch.where(mask, played.own, PAD)
     log_probs = torch.where(mask, played.log_probs, 0.0)
-    starts = torch.empty(len(melody), dtype=torch.long, device=device)
-    starts[:] = torch.as_tensor(start, device=device)
+    starts = torch.as_tensor(start, device=device).expand(len(melody)).clone()  # (B,)
     return Rollout(played.heard, chords, mask, log_probs, played.hidden, starts)
 
 
