@@ -26,4 +26,15 @@ def test_the_same_tokens_as_before_for_the_same_seed(path: str, golden: dict) ->
         torch.set_num_threads(threads)
     assert outputs, path
     for key, value in outputs.items():
-        assert value == golden[key], key
+        if any(isinstance(x, float) for x in flat(value)):  # log-probs: the last bits of a
+            # float differ between CPUs (kernels picked by instruction set), tokens do not
+            assert flat(value) == pytest.approx(flat(golden[key]), abs=1e-5), key
+        else:
+            assert value == golden[key], key
+
+
+def flat(value: object) -> list:
+    """A nested list's leaves in order."""
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in flat(item)]
+    return [value]
