@@ -131,13 +131,15 @@ def test_the_kl_loss_runs_and_the_critic_fits(tmp_path: Path, rl_cache: Path,
     assert all(np.isfinite(r["losses/policy"]) for r in logged)
 
 
+@pytest.mark.parametrize("style_bias", [False, True])
 def test_the_song_style_is_learned_on_the_melody_only_rows(
-        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path]) -> None:
+        tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path], style_bias: bool) -> None:
     """With ``song_style`` the policy gains the song start token, the melody-only rows train
-    it (its embedding leaves BOS's), and the run saves, loads and resumes with it."""
+    it (its embedding leaves BOS's), and the run saves and loads with it; with
+    ``style_bias`` also the styles' vectors, the song's moved apart from the corpus's."""
     config = dataclasses.replace(TINY_PPO, steps=2, melody_fraction=0.25, song_style=True,
                                  note_in_chord_weight=1.0, frame_credit="expected",
-                                 marginal_weight=0.1, lr=1e-2)
+                                 marginal_weight=0.1, lr=1e-2, style_bias=style_bias)
     summary = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"],
                        rl_runs["melody"], [], tmp_path, progress=False, log=lambda _: None,
                        melody_data=rl_cache)  # any cache's melodies serve as songs
@@ -148,6 +150,11 @@ def test_the_song_style_is_learned_on_the_melody_only_rows(
     assert not torch.allclose(embed[style_token(model, SONG)], embed[BOS])
     start = load_model(rl_runs["online"]).embed.weight[BOS]
     assert not torch.allclose(embed[style_token(model, SONG)], start)
+    assert model.config.style_bias == style_bias
+    if style_bias:
+        assert model.style_bias is not None
+        vectors = model.style_bias.weight
+        assert vectors.abs().max() > 1e-3 and not torch.allclose(vectors[1], vectors[0])
 
 
 def test_the_kl_anchor_can_leave_the_melody_only_rows_free():

@@ -86,6 +86,7 @@ def test_unknown_and_mistyped_fields_name_file_section_and_field(
     ({"partner_fraction": 1.5}, r"partner_fraction 1\.5 is not in \[0, 1\]"),
     ({"partner_fraction": 0.5, "melody_fraction": 0.6}, "melody_fraction 0.6"),
     ({"discriminator": {"kind": "contrastive"}}, "discriminator"),
+    ({"style_bias": True}, "style_bias needs song_style"),
 ])
 def test_values_that_cannot_work_are_refused_naming_the_field(
         tmp_path: Path, values: dict, message: str) -> None:

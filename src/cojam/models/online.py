@@ -20,6 +20,12 @@ embedded in rows after the vocabulary (the head never predicts them). RL adds ``
 for melody-only material (folk songs, and what a musician plays live), its row a copy of
 BOS's, so the new style starts as the corpus's and learns apart from it: the harmony a
 folk tune wants no longer has to share one behaviour with Bach's variety of chords.
+
+With ``OnlineConfig.style_bias`` each style also has a vector added to every position's
+input (``style_vectors``), so the style reaches every step as directly as the token it
+reads, not only through attention to the first position. A cached forward learns the
+style from its first token and keeps it in the cache (``KVCache.style``), so the cached
+paths (rollouts, generation, the live engine's) need no more than the stream itself.
 """
 
 from __future__ import annotations
@@ -60,6 +66,9 @@ class OnlineConfig:
     """longest window in frames; the stream is 1 + 2 * max_frames tokens"""
     styles: tuple[str, ...] = ()
     """styles beyond the corpus's, each an extra start token (see the module docstring)"""
+    style_bias: bool = False
+    """add each style's own vector to every position's input (see the module docstring);
+    zero at first, so a model grown with it plays as before until training moves it"""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
@@ -102,6 +111,10 @@ class OnlineModel(nn.Module):
         self.stack = Stack(block, config.n_layers, causal=True)
         self.head = nn.Linear(config.d_model, spec.vocab_size, bias=False)
         init_weights(self, config.n_layers)
+        self.style_bias = None
+        if config.style_bias:  # one row per style, BOS's first; zero: no effect at first
+            self.style_bias = nn.Embedding(1 + len(config.styles), config.d_model)
+            nn.init.zeros_(self.style_bias.weight)
 
     @property
     def own_stream(self) -> str:
@@ -116,8 +129,16 @@ class OnlineModel(nn.Module):
     def hidden(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """(B, T) tokens -> (B, T, C) final hidden states, before the head (RL's value
         head reads them)."""
-        x = self.dropout(self.embed(tokens))  # (B, T, C)
-        return self.stack(x, cache=cache)  # (B, T, C)
+        x = self.embed(tokens)  # (B, T, C)
+        if self.style_bias is not None:
+            if cache is None or cache.length == 0:  # the stream opens here: read its style
+                style = style_vectors(self, tokens[:, 0])  # (B, C)
+                if cache is not None:
+                    cache.style = style
+            else:
+                style = cache.style
+            x = x + style[:, None]
+        return self.stack(self.dropout(x), cache=cache)  # (B, T, C)
 
     def new_cache(self, batch_size: int, max_len: int | None = None) -> KVCache:
         weight = self.head.weight
@@ -144,14 +165,35 @@ def style_token(model: OnlineModel, style: str) -> int:
     return BOS
 
 
-def with_style(model: OnlineModel, style: str) -> OnlineModel:
+def style_vectors(model: OnlineModel, first: torch.Tensor) -> torch.Tensor:
+    """(B,) start tokens -> (B, C) the styles' vectors of ``OnlineConfig.style_bias``
+    (BOS: the corpus's, row 0; style i's start token: row 1 + i)."""
+    assert model.style_bias is not None
+    vocab = model.spec.vocab_size
+    rows = torch.where(first >= vocab, first - vocab + 1, torch.zeros_like(first))
+    return model.style_bias(rows)
+
+
+def with_style(model: OnlineModel, style: str, bias: bool = False) -> OnlineModel:
     """``model`` with one more style, its start token embedded as a copy of BOS (so it
-    plays as before until training moves it); the model itself if it has the style."""
-    if style in model.config.styles or style == CORPUS:
+    plays as before until training moves it); with ``bias``, also with the styles'
+    vectors of ``OnlineConfig.style_bias`` (zero where new). The model itself if it
+    has them already."""
+    has_style = style in model.config.styles or style == CORPUS
+    has_bias = model.config.style_bias or not bias
+    if has_style and has_bias:
         return model
-    config = replace(model.config, styles=(*model.config.styles, style))
+    styles = model.config.styles if has_style else (*model.config.styles, style)
+    config = replace(model.config, styles=styles, style_bias=model.config.style_bias or bias)
     grown = OnlineModel(model.spec, config).to(model.head.weight.device)
     state = model.state_dict()
-    state["embed.weight"] = torch.cat([state["embed.weight"], state["embed.weight"][BOS:BOS + 1]])
+    if not has_style:
+        state["embed.weight"] = torch.cat([state["embed.weight"],
+                                           state["embed.weight"][BOS:BOS + 1]])
+    if config.style_bias:
+        vectors = state.get("style_bias.weight", grown.style_bias.weight.detach())
+        if vectors.shape[0] < 1 + len(styles):  # the new style starts as the corpus's
+            vectors = torch.cat([vectors, vectors[:1]])
+        state["style_bias.weight"] = vectors
     grown.load_state_dict(state)
     return grown.train(model.training)

@@ -21,7 +21,7 @@ from typing import TypeVar
 import torch
 import torch.nn.functional as F
 
-from cojam.models.online import OnlineModel
+from cojam.models.online import OnlineModel, style_vectors
 from cojam.models.transformer import Attention, KVCache, apply_rotary
 
 
@@ -33,6 +33,7 @@ class RowCache:
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
     lengths: torch.Tensor  # (B,) long
+    style: torch.Tensor | None = None  # (B, C): the rows' style vectors (``style_bias``)
 
     @property
     def max_len(self) -> int:
@@ -92,7 +93,14 @@ def step_rows(model: OnlineModel, cache: RowCache, tokens: torch.Tensor,
     write = (rows, steps, positions[rows, steps])
     slots = torch.arange(cache.max_len, device=device)  # (S,)
     visible = (slots[None, None, :] <= positions[:, :, None])[:, None]  # (B, 1, T, S)
-    x = model.dropout(model.embed(tokens))  # (B, T, C)
+    x = model.embed(tokens)  # (B, T, C)
+    if model.style_bias is not None:  # rows that open here read their style
+        if cache.style is None:
+            cache.style = torch.zeros(B, x.shape[-1], device=device, dtype=x.dtype)
+        opening = cache.lengths == 0
+        cache.style[opening] = style_vectors(model, tokens[opening, 0])
+        x = x + cache.style[:, None]
+    x = model.dropout(x)
     for layer, block in enumerate(model.stack.blocks):
         x = x + _attend(block.self_attention, block.norm_self(x), rope, cache.keys[layer],
                         cache.values[layer], write, visible)
@@ -176,8 +184,11 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
     # query i of a request at position p sees keys 0 .. p: rows of one lower triangle
     visible = _lower_triangle(max(r.cache.max_len for r in requests), device)
     training = model.training
-    x = _dropout(F.embedding(tokens, model.embed.weight, model.embed.padding_idx),
-                 model.dropout.p, training)  # (1, N, C)
+    x = F.embedding(tokens, model.embed.weight, model.embed.padding_idx)  # (1, N, C)
+    if model.style_bias is not None:
+        x = x + torch.cat([_request_style(model, r).expand(n, -1)
+                           for r, n in zip(requests, counts, strict=True)])[None]
+    x = _dropout(x, model.dropout.p, training)
     for layer, block in enumerate(model.stack.blocks):
         x = x + _attend_each(block.self_attention, _norm(block.norm_self, x), rope,
                              [r.cache for r in requests], counts, layer, visible, training)
@@ -189,6 +200,17 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
         r.cache.length += n
     logits = F.linear(_norm(model.stack.norm, x), model.head.weight)[0]  # (N, V)
     return list(logits.split(counts)) if len(requests) > 1 else [logits]
+
+
+def _request_style(model: OnlineModel, request: Forward) -> torch.Tensor:
+    """(1, C) the style vector of a request's stream, read from its first token when the
+    stream opens with it and kept in its cache (as ``OnlineModel.hidden`` keeps it)."""
+    cache = request.cache
+    if cache.length == 0:
+        first = torch.tensor(request.tokens[:1], device=model.head.weight.device)
+        cache.style = style_vectors(model, first)
+    assert cache.style is not None
+    return cache.style
 
 
 def _norm(norm: torch.nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:

@@ -68,6 +68,7 @@ class KVCache:
         self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(n_layers)]
         self.cross: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.length = 0
+        self.style: torch.Tensor | None = None  # (B, C): an online model's style vectors
 
     @property
     def max_len(self) -> int:
@@ -89,6 +90,7 @@ class KVCache:
         new.values = [v.clone() for v in self.values]
         new.cross = list(self.cross)  # read-only once computed, so shared
         new.length = self.length
+        new.style = self.style  # read-only once set, so shared
         return new
 
 

@@ -150,6 +150,9 @@ class PPOConfig:
     learns apart from the corpus's (``cojam.models.online``), so folk tunes' harmony and
     the corpus's variety of chords stop sharing one behaviour; the chord-vocabulary term
     then pays the corpus-style rows only"""
+    style_bias: bool = False
+    """with ``song_style``: grow the policy the styles' vectors added to every position's
+    input (``OnlineConfig.style_bias``), not only the start token"""
     marginal_weight: float = 0.0
     """frame-local, adversarial: reward per chord token of ``w * (log p_data(c) - log
     q(c))``, clipped to +-``marginal_clip``, where c is the chord (or silence) the token
@@ -222,6 +225,9 @@ class PPOConfig:
         if self.marginal_weight and self.frame_credit != "expected":
             raise ValueError("marginal_weight needs frame_credit 'expected' (the policy's "
                              "chord marginal is its expectation over candidates)")
+        if self.style_bias and not self.song_style:
+            raise ValueError("style_bias needs song_style (the corpus's style alone has "
+                             "nothing to tell apart)")
         if self.minibatch_size > self.batch_size or self.batch_size % self.minibatch_size:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of "
                              f"minibatch_size {self.minibatch_size}")

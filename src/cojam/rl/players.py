@@ -100,7 +100,7 @@ def load_rl_models(
     policy = load_model(mle_run, device)
     assert isinstance(policy, OnlineModel) and isinstance(reference, OnlineModel)
     if config.song_style:
-        policy = with_style(policy, SONG)
+        policy = with_style(policy, SONG, bias=config.style_bias)
     teacher = frozen(teacher_run, "teacher", spec, device) if wants_teacher else None
     agent = frozen(melody_run, "melody", spec, device) if config.partner_fraction else None
     ensemble = load_ensemble(reward_runs, device) if config.ensemble_weight else None
