@@ -204,7 +204,8 @@ def run_evaluation(
         "adaptation": adaptation_meta, "selfplay": selfplay_meta,
         "seconds_per_system": timings, "seconds": time.perf_counter() - started_all,
         "intervals": "per-output metrics: percentile bootstrap over songs (2000 resamples); "
-                     "set metrics (entropy, distinct, Vendi): Student t over sampling passes",
+                     "set metrics (entropy, distinct, Vendi): percentile bootstrap over "
+                     "sampling passes",
     }
     results = json_ready(results)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
