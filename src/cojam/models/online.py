@@ -131,13 +131,7 @@ class OnlineModel(nn.Module):
         head reads them)."""
         x = self.embed(tokens)  # (B, T, C)
         if self.style_bias is not None:
-            if cache is None or cache.length == 0:  # the stream opens here: read its style
-                style = style_vectors(self, tokens[:, 0])  # (B, C)
-                if cache is not None:
-                    cache.style = style
-            else:
-                style = cache.style
-            x = x + style[:, None]
+            x = x + stream_style(self, tokens[:, 0], cache)[:, None]
         return self.stack(self.dropout(x), cache=cache)  # (B, T, C)
 
     def new_cache(self, batch_size: int, max_len: int | None = None) -> KVCache:
@@ -172,6 +166,19 @@ def style_vectors(model: OnlineModel, first: torch.Tensor) -> torch.Tensor:
     vocab = model.spec.vocab_size
     rows = torch.where(first >= vocab, first - vocab + 1, torch.zeros_like(first))
     return model.style_bias(rows)
+
+
+def stream_style(model: OnlineModel, first: torch.Tensor,
+                 cache: KVCache | None) -> torch.Tensor:
+    """(B, C) the style vectors of streams whose first tokens are ``first`` (B,) when they
+    open here (no cache, or an empty one, which then keeps them); else the cache's."""
+    if cache is None or cache.length == 0:
+        style = style_vectors(model, first)
+        if cache is not None:
+            cache.style = style
+        return style
+    assert cache.style is not None
+    return cache.style
 
 
 def with_style(model: OnlineModel, style: str, bias: bool = False) -> OnlineModel:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Generator
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 
-from cojam.models.online import OnlineModel, style_vectors
+from cojam.models.online import OnlineModel, stream_style, style_vectors
 from cojam.models.transformer import Attention, KVCache, apply_rotary
 
 
@@ -186,8 +187,9 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
     training = model.training
     x = F.embedding(tokens, model.embed.weight, model.embed.padding_idx)  # (1, N, C)
     if model.style_bias is not None:
-        x = x + torch.cat([_request_style(model, r).expand(n, -1)
-                           for r, n in zip(requests, counts, strict=True)])[None]
+        firsts = [0, *accumulate(counts[:-1])]  # each request's first token in ``tokens``
+        x = x + torch.cat([stream_style(model, tokens[0, i:i + 1], r.cache).expand(n, -1)
+                           for r, n, i in zip(requests, counts, firsts, strict=True)])[None]
     x = _dropout(x, model.dropout.p, training)
     for layer, block in enumerate(model.stack.blocks):
         x = x + _attend_each(block.self_attention, _norm(block.norm_self, x), rope,
@@ -200,17 +202,6 @@ def forward_together(model: OnlineModel, requests: list[Forward]) -> list[torch.
         r.cache.length += n
     logits = F.linear(_norm(model.stack.norm, x), model.head.weight)[0]  # (N, V)
     return list(logits.split(counts)) if len(requests) > 1 else [logits]
-
-
-def _request_style(model: OnlineModel, request: Forward) -> torch.Tensor:
-    """(1, C) the style vector of a request's stream, read from its first token when the
-    stream opens with it and kept in its cache (as ``OnlineModel.hidden`` keeps it)."""
-    cache = request.cache
-    if cache.length == 0:
-        first = torch.tensor(request.tokens[:1], device=model.head.weight.device)
-        cache.style = style_vectors(model, first)
-    assert cache.style is not None
-    return cache.style
 
 
 def _norm(norm: torch.nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
