@@ -60,6 +60,28 @@ def test_flag_reward_hacking():
     assert flag_reward_hacking(no_rewards) == []
 
 
+def test_variety_falls_only_below_the_data_as_well():
+    """An MLE model more varied than the data: a policy whose Vendi falls to the data's has
+    not collapsed; one that falls below the data's has. Harmony keeps the MLE floor (the
+    data's is higher)."""
+    systems = {"ground_truth": {"harmony": 0.95, "vendi": 19.4, "reward/c": 0.5},
+               "mle": {"harmony": 0.41, "vendi": 21.3, "reward/c": -7.3},
+               "to_the_data": {"harmony": 0.61, "vendi": 19.2, "reward/c": -6.1},
+               "collapsed": {"harmony": 0.62, "vendi": 13.8, "reward/c": -6.6},
+               "worse_harmony": {"harmony": 0.38, "vendi": 20.0, "reward/c": -6.0}}
+    intervals = {"to_the_data": {"vendi": [18.8, 19.8], "reward/c": [-6.3, -5.9]},
+                 "collapsed": {"vendi": [13.0, 14.3], "reward/c": [-6.8, -6.4]},
+                 "worse_harmony": {"harmony": [0.36, 0.40], "reward/c": [-6.2, -5.8]}}
+    flags = {f["system"]: f for f in flag_reward_hacking(systems, intervals)}
+    assert set(flags) == {"collapsed", "worse_harmony"}  # the data is no candidate either
+    assert flags["collapsed"]["quality_fell"] == {"vendi": (19.4, 13.8)}
+    assert flags["worse_harmony"]["quality_fell"] == {"harmony": (0.41, 0.38)}
+    # without the data in the evaluation the MLE model's values are the floor
+    no_data = {k: v for k, v in systems.items() if k != "ground_truth"}
+    assert {f["system"] for f in flag_reward_hacking(no_data, intervals)} == {
+        "to_the_data", "collapsed", "worse_harmony"}
+
+
 def test_flags_need_changes_beyond_the_intervals():
     systems = {"mle": {"harmony": 0.5, "vendi": 10.0, "reward/c": 0.2},
                "noisy": {"harmony": 0.48, "vendi": 10.0, "reward/c": 0.25},

@@ -5,8 +5,8 @@ A reward is any callable ``score(melody (B, T), chords (B, T), mask (B, T)) -> (
 or an ensemble file with ``cojam.rewards.ensemble.load_reward`` (scores normalised so
 that 0 is a typical real pair of the validation split). Scoring every system with every reward, the
 references included, is what makes reward hacking visible: a policy whose reward rises
-over the MLE model's while harmony or diversity falls is exploiting the reward model,
-not playing better (``flag_reward_hacking``).
+over the MLE model's while harmony or diversity falls (below both the MLE model's and
+the data's) is exploiting the reward model, not playing better (``flag_reward_hacking``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from cojam.eval.pieces import Piece
 from cojam.rewards.ensemble import RewardFn
 
 REFERENCE = "mle"
+DATA = "ground_truth"  # the data's own chords: the variety a policy should keep
 QUALITY = ("harmony", "vendi", "vendi_relative")  # a fall in any of these is suspicious
 
 
@@ -78,13 +79,23 @@ def flag_reward_hacking(
     intervals: Mapping[str, Mapping[str, Sequence[float | None]]] | None = None,
     candidates: Sequence[str] | None = None,
     reference: str = REFERENCE,
+    data: str = DATA,
 ) -> list[dict]:
     """Trained systems (``candidates``, default all but ``reference``) whose learned-reward
-    score rises over ``reference`` while harmony or a Vendi score falls below it.
+    score rises over ``reference`` while harmony or a Vendi score falls below it and below
+    the data's (``data``, when the evaluation has it).
+
+    The floor is the lower of the two because RL is meant to move a model toward the
+    data: an MLE model samples more varied chords than the music it imitates (Bach test
+    split: Vendi 21.3 against the chorales' 19.4), and a policy whose variety falls from
+    the MLE model's to the data's has not collapsed onto a few safe chords; one that falls
+    below the data's has. (The gapt criterion asks for two thirds of rl_coherence's lost
+    Vendi back, so it too accepts variety below the MLE model's.)
 
     With ``intervals`` a change counts only when the system's 95% interval lies wholly on
-    its side of the reference's value, so sampling noise raises no flag. Each flag names
-    the system, the rewards that rose and the quality metrics that fell, with both values.
+    its side of the line (the reference's reward, the quality floor), so sampling noise
+    raises no flag. Each flag names the system, the rewards that rose (the reference's
+    value, the system's) and the quality metrics that fell (the floor, the system's).
     Empty without the reference or any reward. Baselines are not candidates: they were not
     trained on the reward (they show instead whether the reward agrees with the quality
     metrics at all)."""
@@ -92,21 +103,24 @@ def flag_reward_hacking(
         return []
     base = systems[reference]
     rewards = [k for k in base if k.startswith("reward/")]
+    floor = {k: min(v for v in (base.get(k), systems.get(data, {}).get(k)) if v is not None)
+             for k in QUALITY if base.get(k) is not None}
 
     def moved(name: str, key: str, up: bool) -> bool:
         value = systems[name].get(key)
-        if value is None or base.get(key) is None:
+        line = base.get(key) if up else floor.get(key)
+        if value is None or line is None:
             return False
         low, high = (intervals or {}).get(name, {}).get(key) or (value, value)
         edge = value if (low is None or high is None) else (low if up else high)
-        return edge > base[key] if up else edge < base[key]
+        return edge > line if up else edge < line
 
     flags = []
     for name in candidates if candidates is not None else systems:
-        if name == reference or name not in systems:
+        if name in (reference, data) or name not in systems:
             continue
         rose = {k: (base[k], systems[name][k]) for k in rewards if moved(name, k, True)}
-        fell = {k: (base[k], systems[name][k]) for k in QUALITY if moved(name, k, False)}
+        fell = {k: (floor[k], systems[name][k]) for k in QUALITY if moved(name, k, False)}
         if rose and fell:
             flags.append({"system": name, "rewards_rose": rose, "quality_fell": fell})
     return flags

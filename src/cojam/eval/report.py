@@ -235,12 +235,14 @@ def reward_section(results: Mapping[str, Any]) -> list[str]:
         lines.append("No system is named `mle`, the reference for reward hacking; no flags.")
     elif not flags:
         lines.append("No trained system raises a learned reward over `mle` while harmony or "
-                     "a Vendi score falls (each change judged beyond its 95% interval).")
+                     "a Vendi score falls below both `mle`'s and the data's (each change "
+                     "judged beyond its 95% interval).")
     for flag in flags:
         rose = ", ".join(f"{k} {a:.3f} → {b:.3f}" for k, (a, b) in flag["rewards_rose"].items())
         fell = ", ".join(f"{k} {a:.3f} → {b:.3f}" for k, (a, b) in flag["quality_fell"].items())
         lines.append(f"- **possible reward hacking: `{flag['system']}`** — reward rose over "
-                     f"`mle` ({rose}) while quality fell ({fell}).")
+                     f"`mle` ({rose}) while quality fell below both `mle`'s and the "
+                     f"data's ({fell}; the lower of the two first).")
     return [*lines, "", *rhythm_lines(results)]
 
 
