@@ -153,6 +153,11 @@ class PPOConfig:
     style_bias: bool = False
     """with ``song_style``: grow the policy the styles' vectors added to every position's
     input (``OnlineConfig.style_bias``), not only the start token"""
+    song_change_rate: float | None = None
+    """with ``song_style`` and ``rhythm_weight``: the changes of harmony per beat that the
+    harmonic-rhythm term steers the song-style rows toward (None: the training data's, as
+    every other row). Melody-only tunes have no chords to measure; a chorale's rate (about
+    0.8 a beat) is not a folk tune's"""
     marginal_weight: float = 0.0
     """frame-local, adversarial: reward per chord token of ``w * (log p_data(c) - log
     q(c))``, clipped to +-``marginal_clip``, where c is the chord (or silence) the token
@@ -225,6 +230,10 @@ class PPOConfig:
         if self.marginal_weight and self.frame_credit != "expected":
             raise ValueError("marginal_weight needs frame_credit 'expected' (the policy's "
                              "chord marginal is its expectation over candidates)")
+        if self.song_change_rate is not None and not (self.song_style and self.rhythm_weight
+                                                       and self.song_change_rate >= 0):
+            raise ValueError(f"song_change_rate {self.song_change_rate} needs song_style, "
+                             "rhythm_weight and a rate of at least 0 changes per beat")
         if self.style_bias and not self.song_style:
             raise ValueError("style_bias needs song_style (the corpus's style alone has "
                              "nothing to tell apart)")

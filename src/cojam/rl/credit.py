@@ -29,6 +29,8 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
   as its share ``-2 w (r - r_data)``: changes earn in a window that changes chord less
   often than the data, and cost in one that changes more (a fixed change penalty can
   only push one way; note-in-chord alone, heard causally, pays for holding chords).
+  With ``song_change_rate`` the song-style rows are steered to a rate of their own
+  (``row_change_targets``): a folk tune's chords change less often than a chorale's.
   Re-attacking the chord that sounds is no change: counted as one, the policy learned
   to re-strike one chord on every beat;
 - ``-restrike_penalty`` per re-attack of the chord that is sounding;
@@ -114,12 +116,25 @@ def data_change_rate(chords: list[np.ndarray], spec: TokenSpec) -> float:
 
 
 def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
-                  config: PPOConfig, data_rate: float | None) -> torch.Tensor:
+                  config: PPOConfig, data_rate: float | torch.Tensor | None) -> torch.Tensor:
     """(B,) what each change of harmony in a row earns under the harmonic-rhythm term:
-    ``-2 * rhythm_weight * (row's changes per beat - data_rate)``; 0 without the term."""
+    ``-2 * rhythm_weight * (row's changes per beat - data_rate)``; 0 without the term.
+    ``data_rate`` is one rate for every row or a (B,) rate of each row's own
+    (``row_change_targets``)."""
     if not config.rhythm_weight or data_rate is None:
         return torch.zeros(len(chords), device=chords.device)
     return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - data_rate)
+
+
+def row_change_targets(start: torch.Tensor, data_rate: float | None, song_token: int | None,
+                       config: PPOConfig) -> float | torch.Tensor | None:
+    """The harmonic rhythm each row is steered toward: the data's ``data_rate``, or (B,)
+    with ``song_change_rate`` on the rows that start with ``song_token`` (the song-style
+    rows, ``PPOConfig.song_change_rate``)."""
+    if data_rate is None or config.song_change_rate is None or song_token is None:
+        return data_rate
+    return torch.where(start == song_token, torch.tensor(config.song_change_rate),
+                       torch.tensor(data_rate)).float().to(start.device)
 
 
 # each frame-local rule term's (T,) flags of the frames (or attacks) it pays for
@@ -130,8 +145,8 @@ FRAME_FLAGS = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
 
 
 def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
-                spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
-                ) -> dict[str, torch.Tensor]:
+                spec: TokenSpec, config: PPOConfig,
+                data_rate: float | torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """{term: (B, T) weighted reward of each chord token} for the rule terms that are
     frame-local; terms with weight 0 are left out (the rhythm term also without
     ``data_rate``, the data's attacks per beat). Padding gets 0."""
@@ -318,8 +333,8 @@ def marginal_rewards(log_p: torch.Tensor, rows: torch.Tensor, mask: torch.Tensor
 
 
 def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
-                      spec: TokenSpec, config: PPOConfig, data_rate: float | None = None
-                      ) -> torch.Tensor:
+                      spec: TokenSpec, config: PPOConfig,
+                      data_rate: float | torch.Tensor | None = None) -> torch.Tensor:
     """(B, T, V) what the frame-local rule terms would pay token v in place of the chord
     token played at t, the rest of the rollout as played: v's chord sounds from t to the
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per

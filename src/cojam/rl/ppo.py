@@ -153,12 +153,13 @@ class Scored:
 
 @torch.no_grad()
 def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: PPOConfig,
-          scalars: dict[str, Any], data_rate: float | None = None) -> Scored:
+          scalars: dict[str, Any], data_rate: float | torch.Tensor | None = None) -> Scored:
     """Every reward term of a batch: frame-local ones per token, sequence ones per window.
     The first call sets the ensemble's scale (``scalars["ensemble_scale"]``). With
     ``frame_credit = "expected"`` the rule terms of the first ``n_data`` rows (fixed
     melodies) are left out of ``local``: ``expected_credit`` carries them. ``data_rate``:
-    the training windows' chord attacks per beat, for the harmonic-rhythm term."""
+    the training windows' chord attacks per beat, for the harmonic-rhythm term (or (B,), each
+    row's own target: ``credit.row_change_targets``)."""
     spec, mask = models.policy.spec, rollout.mask
     reference = chord_log_probs(models.reference, rollout.melody, rollout.chords, mask)
     teacher = teacher_lp = None
@@ -195,7 +196,7 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
 
 @torch.no_grad()
 def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPOConfig,
-                    data_rate: float | None = None,
+                    data_rate: float | torch.Tensor | None = None,
                     data_marginal: torch.Tensor | None = None) -> torch.Tensor | None:
     """(B, T, V) the advantage of every candidate chord under the frame-local rule terms
     (with ``data_marginal``, also the chord-vocabulary term, on the corpus-style rows
@@ -376,7 +377,7 @@ def run_record(config: PPOConfig, runs: dict[str, Path | None], reward_runs: Seq
 
 
 def assign_credit(models: RLModels, rollout: Rollout, batch: StepBatch, scored: Scored,
-                  config: PPOConfig, data_rate: float | None,
+                  config: PPOConfig, data_rate: float | torch.Tensor | None,
                   data_marginal: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """(value head's outputs (B, T, 2), normalised advantages (B, T), the value head's
@@ -427,6 +428,7 @@ def train_rl(
     optimizer = new_optimizer(models, config)
     data_rate = (credit.data_change_rate([e.chords for e in batches.examples], spec)
                  if config.rhythm_weight else None)
+    song = style_token(models.policy, SONG) if config.song_style else None
     data_marginal = (credit.data_chord_marginal(heard_chords(batches), spec)
                      if config.marginal_weight else None)
     log(f"rl: {len(batches.examples)} training windows, policy of "
@@ -446,10 +448,11 @@ def train_rl(
             tick = time.perf_counter()
             rollout = rollouts(models, batch, config, step, device)  # 1. rollout
             seconds = {"rollout": time.perf_counter() - tick}
+            rates = credit.row_change_targets(rollout.start, data_rate, song, config)
             scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
-                           data_rate)  # 2. rewards
+                           rates)  # 2. rewards
             values, advantages, targets, expected = assign_credit(  # 3. advantages
-                models, rollout, batch, scored, config, data_rate, data_marginal)
+                models, rollout, batch, scored, config, rates, data_marginal)
             tick = time.perf_counter()  # 4. update
             updates = update_policy(models, optimizer, rollout, scored, advantages, targets,
                                     config, step, expected, anchored_rows(batch, config))
