@@ -95,6 +95,29 @@ def test_a_chord_outside_the_melodys_key_is_paid_per_melody_frame(rl_spec: Token
     assert values[0, 4, rl_spec.chord_silence].item() == 0.0  # silence holds no note
 
 
+def test_the_song_key_penalty_is_paid_on_the_song_rows_only(rl_spec: TokenSpec) -> None:
+    """The scale over C then Eb twice: row 1 is a song-style row and pays key_penalty
+    plus song_key_penalty, row 0 key_penalty alone."""
+    config = dataclasses.replace(TINY_PPO, **{**NOTHING, "key_penalty": 0.1,
+                                              "song_key_penalty": 0.4, "song_style": True})
+    melody = torch.tensor([[rl_spec.melody_on(p) for p in (60, 62, 64, 65, 67, 69, 71, 72)]] * 2)
+    c, e_flat = rl_spec.chord_on("C"), rl_spec.chord_on("Eb")
+    chords = torch.tensor([[c, c + 1, c + 1, c + 1, e_flat, e_flat + 1, e_flat + 1,
+                            e_flat + 1]] * 2)
+    mask = torch.ones_like(melody, dtype=torch.bool)
+    song = torch.tensor([False, True])
+    terms = credit.frame_terms(melody, chords, mask, rl_spec, config, song_rows=song)
+    assert terms["out_of_key"][:, 4].tolist() == pytest.approx([-0.1, -0.5])
+    assert terms["out_of_key"][:, :4].abs().sum().item() == 0.0
+    values = credit.candidate_rewards(melody, chords, mask, rl_spec, config, song_rows=song)
+    assert values[:, 0, rl_spec.chord_on("D")].tolist() == pytest.approx([-0.4, -2.0])
+    # without the song rows (or the style) only key_penalty is paid
+    plain = credit.frame_terms(melody, chords, mask, rl_spec, config)["out_of_key"]
+    assert plain[:, 4].tolist() == pytest.approx([-0.1, -0.1])
+    with pytest.raises(ValueError, match="song_key_penalty"):
+        dataclasses.replace(config, song_style=False)
+
+
 def test_the_rhythm_guard_charges_the_attack_that_broke_it(rl_spec: TokenSpec) -> None:
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "off_beat_penalty": 1.0,
                                               "change_penalty": 0.25})

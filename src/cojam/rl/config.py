@@ -141,6 +141,9 @@ class PPOConfig:
     class outside the key of the window's whole melody (``rewards.frames
     .frames_out_of_key``): the reward hears the key from the whole window, as the
     teacher does, and the causal policy learns to find it from what it has heard"""
+    song_key_penalty: float = 0.0
+    """with ``song_style``: ``key_penalty`` added on the song-style rows only (a folk tune
+    stays in its key; a chorale's chromatic chords are the data's)"""
     restrike_penalty: float = 0.0
     """frame-local: penalty per re-attack of the chord that is sounding (no change of
     harmony; the rhythm term does not pay it, so without a cost the policy may re-strike
@@ -234,6 +237,9 @@ class PPOConfig:
                                                        and self.song_change_rate >= 0):
             raise ValueError(f"song_change_rate {self.song_change_rate} needs song_style, "
                              "rhythm_weight and a rate of at least 0 changes per beat")
+        if self.song_key_penalty and not self.song_style:
+            raise ValueError("song_key_penalty needs song_style (it is paid on the song-style "
+                             "rows)")
         if self.style_bias and not self.song_style:
             raise ValueError("style_bias needs song_style (the corpus's style alone has "
                              "nothing to tell apart)")

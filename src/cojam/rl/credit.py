@@ -21,7 +21,8 @@ chord spans taught the policy to hold chords for bars: a longer span sums more r
 - ``-key_penalty`` per melody-sounding frame whose chord holds a pitch class outside
   the key of the window's whole melody (C#m7 under a tune in D minor sounds wrong even
   on the beats where it holds the melody's E; the reward reads the key from the whole
-  window, as the teacher does, and the causal policy must hear it);
+  window, as the teacher does, and the causal policy must hear it), and
+  ``song_key_penalty`` more on the song-style rows (``key_weights``);
 - ``-change_penalty`` per chord attack (every change of harmony costs a little, so
   following every melody note does not pay);
 - the harmonic rhythm: ``rhythm_weight`` w of a window's ``-w * beats * (r - r_data)^2``,
@@ -137,6 +138,16 @@ def row_change_targets(start: torch.Tensor, data_rate: float | None, song_token:
                        torch.tensor(data_rate)).float().to(start.device)
 
 
+def key_weights(config: PPOConfig, n_rows: int, song_rows: torch.Tensor | None = None
+                ) -> torch.Tensor:
+    """(B,) each row's cost per melody frame under a chord outside the key:
+    ``key_penalty``, plus ``song_key_penalty`` on the ``song_rows``."""
+    weights = torch.full((n_rows,), float(config.key_penalty))
+    if song_rows is not None and config.song_key_penalty:
+        weights = weights + config.song_key_penalty * song_rows.float().cpu()
+    return weights
+
+
 # each frame-local rule term's (T,) flags of the frames (or attacks) it pays for
 FRAME_FLAGS = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
                "silence": frames_unaccompanied, "out_of_key": frames_out_of_key,
@@ -146,23 +157,26 @@ FRAME_FLAGS = {"note_in_chord": frames_in_chord, "clashes": frames_clashing,
 
 def frame_terms(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                 spec: TokenSpec, config: PPOConfig,
-                data_rate: float | torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                data_rate: float | torch.Tensor | None = None,
+                song_rows: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """{term: (B, T) weighted reward of each chord token} for the rule terms that are
     frame-local; terms with weight 0 are left out (the rhythm term also without
-    ``data_rate``, the data's attacks per beat). Padding gets 0."""
+    ``data_rate``, the data's attacks per beat). ``song_rows`` (B,) bool: the song-style
+    rows (``song_key_penalty``). Padding gets 0."""
+    B, T = melody.shape
+    key = key_weights(config, B, song_rows).numpy()
     weights = {"note_in_chord": config.note_in_chord_weight,
                "clashes": -config.clash_penalty, "silence": -config.silence_penalty,
-               "out_of_key": -config.key_penalty,
+               "out_of_key": -key,
                "off_beat": -config.off_beat_penalty, "changes": -config.change_penalty}
-    weights = {name: w for name, w in weights.items() if w}
-    B, T = melody.shape
+    weights = {name: np.broadcast_to(w, (B,)) for name, w in weights.items() if np.any(w)}
     terms = {name: np.zeros((B, T), dtype=np.float32) for name in weights}
     for i, (m, c, real) in enumerate(zip(melody.cpu().numpy(), chords.cpu().numpy(),
                                          mask.cpu().numpy(), strict=True)):
         frames = np.flatnonzero(real)
         view = frame_view(m[frames], c[frames], spec)
         for name, weight in weights.items():
-            terms[name][i, frames] = weight * FRAME_FLAGS[name](view)
+            terms[name][i, frames] = weight[i] * FRAME_FLAGS[name](view)
     result = {name: torch.from_numpy(value) for name, value in terms.items()}
     if config.restrike_penalty:  # attacks that bring no change of harmony
         result["restrike"] = -config.restrike_penalty * (
@@ -334,13 +348,14 @@ def marginal_rewards(log_p: torch.Tensor, rows: torch.Tensor, mask: torch.Tensor
 
 def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Tensor,
                       spec: TokenSpec, config: PPOConfig,
-                      data_rate: float | torch.Tensor | None = None) -> torch.Tensor:
+                      data_rate: float | torch.Tensor | None = None,
+                      song_rows: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T, V) what the frame-local rule terms would pay token v in place of the chord
     token played at t, the rest of the rollout as played: v's chord sounds from t to the
     end of the played span (``span_ends``), earning ``note_in_chord_weight`` per
     melody-sounding frame whose pitch class it holds and paying ``clash_penalty`` per one
-    it holds a pitch class a semitone from and ``key_penalty`` per one if it holds a
-    pitch class outside the row's key, and silence paying ``silence_penalty`` per
+    it holds a pitch class a semitone from and its row's ``key_weights`` per one if it
+    holds a pitch class outside the row's key, and silence paying ``silence_penalty`` per
     melody-sounding frame; a chord attack costs
     ``change_penalty``, and ``off_beat_penalty`` more off a beat, and earns its row's
     ``rhythm_shares`` (with ``data_rate``) unless it re-attacks the chord sounding before,
@@ -364,10 +379,12 @@ def candidate_rewards(melody: torch.Tensor, chords: torch.Tensor, mask: torch.Te
         values = values - config.clash_penalty * heard @ rubs.T
     if config.silence_penalty:
         values[..., spec.chord_silence] -= config.silence_penalty * heard.sum(-1)
-    if config.key_penalty:  # token v holds a pitch class outside its row's key
+    key = key_weights(config, B, song_rows).to(device)
+    if key.any():  # token v holds a pitch class outside its row's key
         outside = np.stack([outside_key(row) for row in pcs.sum(1).cpu().numpy()])
         out_of_key = (torch.from_numpy(outside).float().to(device) @ table.T).clamp(max=1.0)
-        values = values - config.key_penalty * heard.sum(-1)[..., None] * out_of_key[:, None]
+        values = values - (key[:, None, None] * heard.sum(-1)[..., None]
+                           * out_of_key[:, None])
     off_beat = (torch.arange(T, device=device) % FRAMES_PER_BEAT != 0).float()  # (T,)
     values[..., attacks] -= (config.change_penalty
                              + config.off_beat_penalty * off_beat[None, :, None])

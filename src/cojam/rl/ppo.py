@@ -151,6 +151,13 @@ class Scored:
     adversarial: torch.Tensor | None  # (B,) unweighted -log(1 - D), 0 on agent rows
 
 
+def song_rows(models: RLModels, rollout: Rollout, config: PPOConfig) -> torch.Tensor | None:
+    """(B,) bool: the rollout's rows played in the song style (None without it)."""
+    if not config.song_style:
+        return None
+    return rollout.start == style_token(models.policy, SONG)
+
+
 @torch.no_grad()
 def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: PPOConfig,
           scalars: dict[str, Any], data_rate: float | torch.Tensor | None = None) -> Scored:
@@ -180,7 +187,7 @@ def score(models: RLModels, rollout: Rollout, n_real: int, n_data: int, config: 
     sequence, parts = sequence_rewards(rollout.melody, rollout.chords, mask, spec, config,
                                        members, scalars.get("ensemble_scale"), adversarial)
     rule_terms = credit.frame_terms(rollout.melody, rollout.chords, mask, spec, config,
-                                    data_rate)
+                                    data_rate, song_rows(models, rollout, config))
     local_terms = {**rule_terms, **credit.token_terms(mask, rollout.log_probs,
                                                       reference.log_probs, teacher_lp, config)}
     device = mask.device
@@ -208,7 +215,7 @@ def expected_credit(models: RLModels, rollout: Rollout, n_data: int, config: PPO
     chords = playable(rollout.chords, mask, spec)
     log_p = masked_log_softmax(models.policy.head(rollout.hidden), frame_allowed(spec, chords))
     values = credit.candidate_rewards(rollout.melody, rollout.chords, mask, spec, config,
-                                      data_rate)
+                                      data_rate, song_rows(models, rollout, config))
     rows = torch.arange(len(mask), device=mask.device) < n_data
     if data_marginal is not None and config.marginal_weight:
         corpus = rows & (rollout.start == BOS)  # the data's marginal is the corpus style's
