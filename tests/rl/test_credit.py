@@ -295,13 +295,12 @@ def test_the_harmonic_rhythm_term_pays_attacks_toward_the_datas_rate(
 
 
 def test_song_style_rows_are_steered_to_their_own_rate(rl_spec: TokenSpec) -> None:
-    song = 99  # the song style's start token
     config = dataclasses.replace(TINY_PPO, **{**NOTHING, "rhythm_weight": 0.5,
                                               "song_style": True, "song_change_rate": 0.25})
     melody, chords, mask = rollout(rl_spec)
     melody, chords, mask = (torch.cat([x, x[:1]]) for x in (melody, chords, mask))
-    start = torch.tensor([1, 1, song])  # rows 0 and 2 alike but for their style
-    rates = credit.row_change_targets(start, 1.5, song, config)
+    song = torch.tensor([False, False, True])  # rows 0 and 2 alike but for their style
+    rates = credit.row_change_targets(song, 1.5, config)
     assert rates.tolist() == [1.5, 1.5, 0.25]
     terms = credit.frame_terms(melody, chords, mask, rl_spec, config, rates)["harmonic_rhythm"]
     assert terms[0].tolist() == [0.5, 0, 0, 0, 0, 0.5, 0, 0]  # slower than the data: earns
@@ -310,8 +309,8 @@ def test_song_style_rows_are_steered_to_their_own_rate(rl_spec: TokenSpec) -> No
     g = rl_spec.chord_on("G")
     assert values[2, 0, g].item() - values[0, 0, g].item() == pytest.approx(-1.25)
     # without the song rate, or without the style, every row keeps the data's
-    assert credit.row_change_targets(start, 1.5, None, config) == 1.5
-    assert credit.row_change_targets(start, None, song, config) is None
+    assert credit.row_change_targets(None, 1.5, config) == 1.5
+    assert credit.row_change_targets(song, None, config) is None
     with pytest.raises(ValueError, match="song_change_rate"):
         dataclasses.replace(config, song_style=False)
 

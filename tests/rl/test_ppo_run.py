@@ -136,10 +136,14 @@ def test_the_song_style_is_learned_on_the_melody_only_rows(
         tmp_path: Path, rl_cache: Path, rl_runs: dict[str, Path], style_bias: bool) -> None:
     """With ``song_style`` the policy gains the song start token, the melody-only rows train
     it (its embedding leaves BOS's), and the run saves and loads with it; with
-    ``style_bias`` also the styles' vectors, the song's moved apart from the corpus's."""
+    ``style_bias`` also the styles' vectors, the song's moved apart from the corpus's (that
+    run also pays the song rows' own key penalty and harmonic rhythm)."""
+    song_terms = dict(song_key_penalty=0.5, song_change_rate=0.3, rhythm_weight=1.0) \
+        if style_bias else {}
     config = dataclasses.replace(TINY_PPO, steps=2, melody_fraction=0.25, song_style=True,
                                  note_in_chord_weight=1.0, frame_credit="expected",
-                                 marginal_weight=0.1, lr=1e-2, style_bias=style_bias)
+                                 marginal_weight=0.1, lr=1e-2, style_bias=style_bias,
+                                 **song_terms)
     summary = train_rl(config, rl_cache, rl_runs["online"], rl_runs["teacher"],
                        rl_runs["melody"], [], tmp_path, progress=False, log=lambda _: None,
                        melody_data=rl_cache)  # any cache's melodies serve as songs

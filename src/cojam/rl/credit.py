@@ -127,15 +127,14 @@ def rhythm_shares(chords: torch.Tensor, mask: torch.Tensor, spec: TokenSpec,
     return -2.0 * config.rhythm_weight * (change_rates(chords, mask, spec) - data_rate)
 
 
-def row_change_targets(start: torch.Tensor, data_rate: float | None, song_token: int | None,
+def row_change_targets(song_rows: torch.Tensor | None, data_rate: float | None,
                        config: PPOConfig) -> float | torch.Tensor | None:
     """The harmonic rhythm each row is steered toward: the data's ``data_rate``, or (B,)
-    with ``song_change_rate`` on the rows that start with ``song_token`` (the song-style
-    rows, ``PPOConfig.song_change_rate``)."""
-    if data_rate is None or config.song_change_rate is None or song_token is None:
+    with ``song_change_rate`` on the ``song_rows`` (B,) bool, the song-style rows."""
+    if data_rate is None or config.song_change_rate is None or song_rows is None:
         return data_rate
-    return torch.where(start == song_token, torch.tensor(config.song_change_rate),
-                       torch.tensor(data_rate)).float().to(start.device)
+    return torch.where(song_rows, torch.tensor(config.song_change_rate),
+                       torch.tensor(data_rate)).float().to(song_rows.device)
 
 
 def key_weights(config: PPOConfig, n_rows: int, song_rows: torch.Tensor | None = None

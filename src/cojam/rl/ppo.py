@@ -435,7 +435,6 @@ def train_rl(
     optimizer = new_optimizer(models, config)
     data_rate = (credit.data_change_rate([e.chords for e in batches.examples], spec)
                  if config.rhythm_weight else None)
-    song = style_token(models.policy, SONG) if config.song_style else None
     data_marginal = (credit.data_chord_marginal(heard_chords(batches), spec)
                      if config.marginal_weight else None)
     log(f"rl: {len(batches.examples)} training windows, policy of "
@@ -455,7 +454,8 @@ def train_rl(
             tick = time.perf_counter()
             rollout = rollouts(models, batch, config, step, device)  # 1. rollout
             seconds = {"rollout": time.perf_counter() - tick}
-            rates = credit.row_change_targets(rollout.start, data_rate, song, config)
+            rates = credit.row_change_targets(song_rows(models, rollout, config), data_rate,
+                                              config)
             scored = score(models, rollout, batch.n_real, batch.n_data, config, scalars,
                            rates)  # 2. rewards
             values, advantages, targets, expected = assign_credit(  # 3. advantages
