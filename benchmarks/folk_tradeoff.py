@@ -26,12 +26,15 @@ import json
 import re
 from pathlib import Path
 
-SYSTEMS = ("mle", "rl_coherence", "gapt", "one_chord")
+from cojam.eval.report import QUALITY_COLUMNS
+
+METRIC_OF_LABEL = {label: key for key, label in QUALITY_COLUMNS}
 
 
 def report_rows(path: Path) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
-    """The "Harmony and diversity" table of a report (system -> column -> first number)
-    and the number of runs each model system pools (from the Systems table)."""
+    """The "Harmony and diversity" table of a report (system -> metric, named as in
+    ``results.json``, -> first number; columns the report writer no longer has are left
+    out) and the number of runs each model system pools (from the Systems table)."""
     text = path.read_text()
     if "sampling temperature 1.0" not in text:
         raise ValueError(f"{path} was not sampled at temperature 1")
@@ -44,10 +47,10 @@ def report_rows(path: Path) -> tuple[dict[str, dict[str, float]], dict[str, int]
     for line in lines[2:]:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         values = {}
-        for column, cell in zip(header[1:], cells[1:], strict=True):
+        for label, cell in zip(header[1:], cells[1:], strict=True):
             number = re.match(r"-?[\d.]+", cell)
-            if number:
-                values[column] = float(number.group())
+            if number and label in METRIC_OF_LABEL:
+                values[METRIC_OF_LABEL[label]] = float(number.group())
         rows[cells[0].strip("`")] = values
     return rows, seeds
 
@@ -56,14 +59,14 @@ def run_entry(bach: Path, folk: Path) -> dict[str, float | int]:
     """What the plot needs of one run (a KeyError names a system the reports lack)."""
     b, seeds = report_rows(bach)
     f, _ = report_rows(folk)
-    lost = b["mle"]["Vendi"] - b["rl_coherence"]["Vendi"]
-    kept = b["gapt"]["Vendi"] - b["rl_coherence"]["Vendi"]
+    lost = b["mle"]["vendi"] - b["rl_coherence"]["vendi"]
+    kept = b["gapt"]["vendi"] - b["rl_coherence"]["vendi"]
     return {
         "seeds": seeds.get("gapt", 0),
         "gapt_bach_nic": b["gapt"]["harmony"],
         "rl_coherence_bach_nic": b["rl_coherence"]["harmony"],
-        "gapt_vendi": b["gapt"]["Vendi"], "rl_coherence_vendi": b["rl_coherence"]["Vendi"],
-        "mle_vendi": b["mle"]["Vendi"],
+        "gapt_vendi": b["gapt"]["vendi"], "rl_coherence_vendi": b["rl_coherence"]["vendi"],
+        "mle_vendi": b["mle"]["vendi"],
         "vendi_recovered": round(kept / lost, 3) if lost > 0 else None,
         "gapt_folk_nic": f["gapt"]["harmony"],
         "rl_coherence_folk_nic": f["rl_coherence"]["harmony"],
